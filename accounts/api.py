@@ -1,0 +1,111 @@
+"""REST endpoints for accounts: thin over accounts.services/selectors."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView
+
+from accounts import selectors, services, throttling
+from accounts.exceptions import RegistrationError
+from accounts.serializers import (
+    LogoutSerializer,
+    MeSerializer,
+    RegisteredSerializer,
+    RegisterSerializer,
+    TicketSerializer,
+    UserSerializer,
+)
+
+
+class RegisterView(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
+    def post(self, request: Request) -> Response:
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = services.user_register(**data.validated_data)
+        except RegistrationError as exc:
+            raise ValidationError(exc.errors) from exc
+        return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class ThrottledTokenObtainPairView(TokenObtainPairView):
+    """simplejwt's token view with the same failed-login throttling as the web form."""
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        username = str(request.data.get("username", "")) if hasattr(request.data, "get") else ""
+        ip = throttling.client_ip(request)
+        throttling.login_throttle_check(ip=ip, username=username)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            throttling.login_failed(ip=ip, username=username)
+            raise
+        throttling.login_succeeded(username=username)
+        return response
+
+
+class LogoutView(APIView):
+    """Blacklist a refresh token so it can no longer mint access tokens."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=LogoutSerializer, responses={205: None})
+    def post(self, request: Request) -> Response:
+        data = LogoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            RefreshToken(data.validated_data["refresh"]).blacklist()
+        except TokenError as exc:
+            raise ValidationError({"refresh": [str(exc)]}) from exc
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
+class MeView(generics.RetrieveAPIView):
+    serializer_class = MeSerializer
+
+    def get_object(self):
+        return self.request.user
+
+
+class UserSearchPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 20
+
+
+class UserListView(generics.ListAPIView):
+    """Users by username prefix: ``?search=<prefix>``."""
+
+    serializer_class = UserSerializer
+    pagination_class = UserSearchPagination
+
+    def get_queryset(self):
+        search = self.request.query_params.get("search", "")
+        if len(search) > 32:
+            raise ValidationError({"search": ["At most 32 characters."]})
+        return selectors.users_search(prefix=search)
+
+
+class WsTicketView(APIView):
+    """A single-use ticket for ``/ws/?ticket=...``, valid for WS_TICKET_TTL seconds."""
+
+    @extend_schema(request=None, responses={201: TicketSerializer})
+    def post(self, request: Request) -> Response:
+        ticket = services.ws_ticket_issue(user=request.user)
+        return Response(
+            TicketSerializer({"ticket": ticket, "expires_in": settings.WS_TICKET_TTL}).data,
+            status=status.HTTP_201_CREATED,
+        )

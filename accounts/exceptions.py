@@ -1,0 +1,14 @@
+from chatsite.exceptions import DomainError, RateLimited
+
+
+class RegistrationError(DomainError):
+    code = "invalid_registration"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("Registration failed.")
+        self.errors = errors
+
+
+class LoginThrottled(RateLimited):
+    code = "login_throttled"
+    default_detail = "Too many failed log-in attempts. Try again later."

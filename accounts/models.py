@@ -1,0 +1,73 @@
+"""Users and WebSocket tickets."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
+username_validator = RegexValidator(
+    USERNAME_PATTERN,
+    "Use 3–32 characters: letters, digits, underscore, dot or hyphen.",
+    code="invalid_username",
+)
+
+
+class ParleyUserManager(UserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Usernames are unique regardless of case, so log-in is case-insensitive too.
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    """A Parley account. ``username`` is unique case-insensitively (database-enforced)."""
+
+    class Theme(models.TextChoices):
+        SYSTEM = "system", "Follow system"
+        LIGHT = "light", "Light"
+        DARK = "dark", "Dark"
+
+    username = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[username_validator],
+        help_text="3–32 characters: letters, digits, _ . -",
+        error_messages={"unique": "That username is taken."},
+    )
+    email = models.EmailField(blank=True)
+    display_name = models.CharField(max_length=64, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ParleyUserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+        ]
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class WsTicket(models.Model):
+    """A single-use, short-lived credential for opening a WebSocket.
+
+    Only the SHA-256 of the ticket is stored. Kept in the database (not process memory) so a
+    ticket issued by one server process is redeemable on any other.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"ticket for {self.user_id} until {self.expires_at:%H:%M:%S}"

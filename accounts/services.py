@@ -1,0 +1,90 @@
+"""Every state change of accounts: registration, tickets, presence timestamps."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.exceptions import RegistrationError
+from accounts.models import User, WsTicket, username_validator
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    """Create an account, or raise RegistrationError with field errors (nothing is written)."""
+    username = (username or "").strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        username_validator(username)
+    except ValidationError as exc:
+        errors["username"] = list(exc.messages)
+    if "username" not in errors and User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["That username is taken."]
+    candidate = User(username=username, email=email or "", display_name=display_name or "")
+    try:
+        validate_password(password or "", user=candidate)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if email:
+        try:
+            User._meta.get_field("email").run_validators(email)
+        except ValidationError as exc:
+            errors["email"] = list(exc.messages)
+    if errors:
+        raise RegistrationError(errors)
+    candidate.set_password(password)
+    try:
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:
+        # Lost a race with a concurrent registration of the same name (any case).
+        raise RegistrationError({"username": ["That username is taken."]}) from None
+    return candidate
+
+
+def _ticket_hash(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+def ws_ticket_issue(*, user: User) -> str:
+    """Return a new single-use WebSocket ticket for ``user``, valid WS_TICKET_TTL seconds."""
+    ticket = secrets.token_urlsafe(32)
+    now = timezone.now()
+    WsTicket.objects.create(
+        key_hash=_ticket_hash(ticket),
+        user=user,
+        expires_at=now + timedelta(seconds=settings.WS_TICKET_TTL),
+    )
+    # Housekeeping that keeps the table small without a scheduler.
+    WsTicket.objects.filter(expires_at__lt=now - timedelta(hours=1)).delete()
+    return ticket
+
+
+def ws_ticket_redeem(*, ticket: str) -> User | None:
+    """Consume a ticket. Returns its active user once; None if unknown, used, or expired.
+
+    The conditional UPDATE makes redemption atomic across processes: two sockets racing with
+    one ticket cannot both win.
+    """
+    if not ticket or len(ticket) > 128:
+        return None
+    key_hash = _ticket_hash(ticket)
+    now = timezone.now()
+    claimed = WsTicket.objects.filter(key_hash=key_hash, used_at__isnull=True, expires_at__gt=now).update(
+        used_at=now
+    )
+    if not claimed:
+        return None
+    user_id = WsTicket.objects.filter(key_hash=key_hash).values_list("user_id", flat=True).first()
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def user_touch_last_seen(*, user_id: int) -> None:
+    User.objects.filter(pk=user_id).update(last_seen=timezone.now())

@@ -1,0 +1,146 @@
+import pytest
+from django.test import override_settings
+
+from accounts.models import User
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def register(api, **data):
+    return api.post("/api/auth/register/", data, format="json")
+
+
+def test_register_creates_user(api):
+    response = register(api, username="Alice", password=PASSWORD, email="a@example.com")
+    assert response.status_code == 201
+    assert response.json() == {"id": User.objects.get().id, "username": "Alice"}
+    assert User.objects.get().check_password(PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"password": PASSWORD}, "username"),
+        ({"username": "bob"}, "password"),
+        ({"username": "bob", "password": "123"}, "password"),
+        ({"username": "bob", "password": "password"}, "password"),
+        ({"username": "b", "password": PASSWORD}, "username"),
+        ({"username": "bad name!", "password": PASSWORD}, "username"),
+        ({"username": "x" * 33, "password": PASSWORD}, "username"),
+        ({"username": "bob", "password": PASSWORD, "email": "nope"}, "email"),
+    ],
+)
+def test_register_rejects_invalid_input_and_writes_nothing(api, data, field):
+    response = register(api, **data)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not User.objects.exists()
+
+
+def test_register_rejects_duplicate_username_in_any_case(api, make_user):
+    make_user("alice")
+    response = register(api, username="ALICE", password=PASSWORD)
+    assert response.status_code == 400
+    assert response.json()["username"] == ["That username is taken."]
+    assert User.objects.count() == 1
+
+
+def test_token_refresh_rotates_and_blacklists(api, make_user):
+    make_user("alice")
+    tokens = api.post("/api/auth/token/", {"username": "Alice", "password": PASSWORD}, format="json").json()
+    assert set(tokens) == {"access", "refresh"}
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/api/auth/me/").json()["username"] == "alice"
+    api.credentials()
+
+    rotated = api.post("/api/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert rotated.status_code == 200
+    assert rotated.json()["refresh"] != tokens["refresh"]
+    reused = api.post("/api/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert reused.status_code == 401
+
+
+def test_logout_blacklists_refresh_token(api, make_user):
+    make_user("alice")
+    tokens = api.post("/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json").json()
+    assert api.post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json").status_code == 205
+    assert (
+        api.post("/api/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    )
+    assert api.post("/api/auth/logout/", {"refresh": "garbage"}, format="json").status_code == 400
+    assert api.post("/api/auth/logout/", {}, format="json").status_code == 400
+
+
+def test_token_with_wrong_password_or_missing_fields(api, make_user):
+    make_user("alice")
+    assert (
+        api.post("/api/auth/token/", {"username": "alice", "password": "wrong"}, format="json").status_code
+        == 401
+    )
+    missing = api.post("/api/auth/token/", {"username": "alice"}, format="json")
+    assert missing.status_code == 400
+    assert "password" in missing.json()
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=3)
+def test_token_endpoint_throttles_failures_per_username(api, make_user):
+    make_user("alice")
+    for _ in range(3):
+        assert (
+            api.post("/api/auth/token/", {"username": "alice", "password": "x"}, format="json").status_code
+            == 401
+        )
+    blocked = api.post("/api/auth/token/", {"username": "ALICE", "password": PASSWORD}, format="json")
+    assert blocked.status_code == 429
+    assert blocked["Retry-After"]
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=3)
+def test_token_endpoint_throttles_failures_per_ip(api, make_user):
+    make_user("carol")
+    for name in ("a1", "a2", "a3"):
+        api.post("/api/auth/token/", {"username": name, "password": "x"}, format="json")
+    assert (
+        api.post("/api/auth/token/", {"username": "carol", "password": PASSWORD}, format="json").status_code
+        == 429
+    )
+    other_ip = api.post(
+        "/api/auth/token/", {"username": "carol", "password": PASSWORD}, format="json", REMOTE_ADDR="10.0.0.9"
+    )
+    assert other_ip.status_code == 200
+
+
+def test_me_requires_authentication(api):
+    assert api.get("/api/auth/me/").status_code == 401
+
+
+def test_user_search_by_prefix_is_case_insensitive_and_capped(auth_api, make_user):
+    for i in range(25):
+        make_user(f"Sam{i:02d}")
+    make_user("other")
+    client = auth_api(make_user("zed"))
+    page = client.get("/api/users/?search=sam").json()
+    assert page["count"] == 25
+    assert len(page["results"]) == 20
+    assert all(u["username"].startswith("Sam") for u in page["results"])
+    assert client.get("/api/users/?search=sam&page_size=100").json()["results"].__len__() == 20
+    assert client.get("/api/users/?search=s_m").json()["count"] == 0
+
+
+def test_user_search_rejects_overlong_prefix(auth_api):
+    assert auth_api().get("/api/users/?search=" + "a" * 40).status_code == 400
+
+
+def test_ws_ticket_requires_authentication(api, auth_api):
+    assert api.post("/api/auth/ws-ticket/").status_code == 401
+    response = auth_api().post("/api/auth/ws-ticket/")
+    assert response.status_code == 201
+    assert len(response.json()["ticket"]) >= 32
+
+
+def test_schema_is_served(auth_api):
+    response = auth_api().get("/api/schema/")
+    assert response.status_code == 200
+    assert b"/api/auth/ws-ticket/" in response.content

@@ -1,0 +1,91 @@
+import pytest
+from django.test import Client, override_settings
+
+from accounts.models import User
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser():
+    return Client(enforce_csrf_checks=True)
+
+
+def csrf_post(client, url, data):
+    page = client.get(url)
+    token = page.cookies["csrftoken"].value
+    return client.post(url, {**data, "csrfmiddlewaretoken": token})
+
+
+def test_register_logs_in_and_redirects_home(browser):
+    response = csrf_post(
+        browser, "/register/", {"username": "dana", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert browser.get("/").status_code == 200
+    assert User.objects.filter(username="dana").exists()
+
+
+def test_register_without_csrf_token_is_refused(browser):
+    response = browser.post("/register/", {"username": "dana", "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 403
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"username": "dana", "password1": "short", "password2": "short"}, b"too short"),
+        ({"username": "dana", "password1": PASSWORD, "password2": "other"}, b"differ"),
+        ({"username": "", "password1": PASSWORD, "password2": PASSWORD}, b"required"),
+        ({"username": "DUP", "password1": PASSWORD, "password2": PASSWORD}, b"taken"),
+    ],
+)
+def test_register_shows_errors_and_creates_nothing(browser, make_user, data, message):
+    make_user("dup")
+    response = csrf_post(browser, "/register/", data)
+    assert response.status_code == 400
+    assert message in response.content
+    assert User.objects.count() == 1
+
+
+def test_login_and_logout(browser, make_user):
+    make_user("erin")
+    response = csrf_post(browser, "/login/", {"username": "Erin", "password": PASSWORD})
+    assert response.status_code == 302
+    assert browser.get("/").status_code == 200
+    token = browser.cookies["csrftoken"].value
+    response = browser.post("/logout/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert browser.get("/").status_code == 302
+
+
+def test_login_wrong_password_is_a_400_with_message(browser, make_user):
+    make_user("erin")
+    response = csrf_post(browser, "/login/", {"username": "erin", "password": "nope"})
+    assert response.status_code == 400
+    assert b"correct username and password" in response.content
+
+
+@override_settings(LOGIN_THROTTLE_ATTEMPTS=2)
+def test_login_form_throttles(browser, make_user):
+    make_user("erin")
+    for _ in range(2):
+        csrf_post(browser, "/login/", {"username": "erin", "password": "nope"})
+    response = csrf_post(browser, "/login/", {"username": "erin", "password": PASSWORD})
+    assert response.status_code == 429
+    assert b"Too many failed" in response.content
+
+
+def test_home_redirects_anonymous_to_login(browser):
+    response = browser.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_pages_send_csp_without_inline_scripts(browser):
+    csp = browser.get("/login/")["Content-Security-Policy"]
+    script_src = next(part for part in csp.split(";") if "script-src" in part)
+    assert "unsafe-inline" not in script_src

@@ -1,0 +1,91 @@
+"""WebSocket authentication: tickets (single use, short-lived) and Origin-checked cookies."""
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import WsTicket
+from chatsite.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(path: str, headers: list[tuple[bytes, bytes]] | None = None):
+    communicator = WebsocketCommunicator(application, path, headers=headers or [])
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def test_ticket_opens_a_socket_exactly_once(make_user):
+    user = await database_sync_to_async(make_user)("tina")
+    ticket = await database_sync_to_async(services.ws_ticket_issue)(user=user)
+
+    first, connected, _ = await connect(f"/ws/?ticket={ticket}")
+    assert connected
+    hello = await first.receive_json_from(timeout=5)
+    assert hello["user"]["username"] == "tina"
+    await first.disconnect()
+
+    _, reused, _ = await connect(f"/ws/?ticket={ticket}")
+    assert not reused
+
+
+async def test_expired_ticket_is_refused(make_user):
+    user = await database_sync_to_async(make_user)("tina")
+    ticket = await database_sync_to_async(services.ws_ticket_issue)(user=user)
+    await database_sync_to_async(WsTicket.objects.update)(expires_at=timezone.now() - timedelta(seconds=1))
+    _, connected, _ = await connect(f"/ws/?ticket={ticket}")
+    assert not connected
+
+
+@pytest.mark.parametrize("ticket", ["forged-ticket-value", "", "x" * 500])
+async def test_forged_ticket_is_refused(ticket):
+    _, connected, _ = await connect(f"/ws/?ticket={ticket}")
+    assert not connected
+
+
+async def test_ticket_of_deactivated_user_is_refused(make_user):
+    user = await database_sync_to_async(make_user)("tina", is_active=False)
+    ticket = await database_sync_to_async(services.ws_ticket_issue)(user=user)
+    _, connected, _ = await connect(f"/ws/?ticket={ticket}")
+    assert not connected
+
+
+async def test_no_credentials_is_refused():
+    _, connected, _ = await connect("/ws/", headers=[(b"origin", b"http://127.0.0.1:8000")])
+    assert not connected
+
+
+def _session_cookie(user) -> bytes:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"sessionid={session.session_key}".encode()
+
+
+async def test_session_cookie_from_own_origin_is_accepted(make_user):
+    user = await database_sync_to_async(make_user)("sam")
+    cookie = await database_sync_to_async(_session_cookie)(user)
+    communicator, connected, _ = await connect(
+        "/ws/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie)]
+    )
+    assert connected
+    assert (await communicator.receive_json_from(timeout=5))["user"]["username"] == "sam"
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("origin", [b"http://evil.example", None])
+async def test_session_cookie_from_foreign_or_missing_origin_is_refused(make_user, origin):
+    user = await database_sync_to_async(make_user)("sam")
+    cookie = await database_sync_to_async(_session_cookie)(user)
+    headers = [(b"cookie", cookie)] + ([(b"origin", origin)] if origin else [])
+    _, connected, _ = await connect("/ws/", headers=headers)
+    assert not connected

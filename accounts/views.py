@@ -1,0 +1,74 @@
+"""Web pages for accounts: register, log in, log out. Thin over services and throttling."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts import services, throttling
+from accounts.exceptions import LoginThrottled, RegistrationError
+from accounts.forms import LoginForm, RegisterForm
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data.get("email") or "",
+            )
+        except RegistrationError as exc:
+            for field, messages in exc.errors.items():
+                for message in messages:
+                    form.add_error("password1" if field == "password" else field, message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("home")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "accounts/register.html", {"form": form}, status=status)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view with failed-attempt throttling per IP and per username."""
+
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username = request.POST.get("username", "")
+        ip = throttling.client_ip(request)
+        try:
+            throttling.login_throttle_check(ip=ip, username=username)
+        except LoginThrottled as exc:
+            form = self.get_form()
+            form.errors.clear()
+            response = render(
+                request,
+                self.template_name,
+                {"form": self.authentication_form(request), "throttled": exc.detail},
+                status=429,
+            )
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 302:
+            throttling.login_succeeded(username=username)
+        else:
+            throttling.login_failed(ip=ip, username=username)
+        return response
+
+    def form_invalid(self, form: LoginForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class LogoutView(auth_views.LogoutView):
+    pass

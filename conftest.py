@@ -1,0 +1,205 @@
+"""Shared fixtures: users, API clients, the channel layer, and real server processes.
+
+The suite runs twice under ``make test``: on the embedded default (SQLite + in-memory layer)
+and on PostgreSQL + Redis (DATABASE_URL / REDIS_URL set). ``BACKEND`` says which pass this is.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "Correct-Horse-42!"
+ON_SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        # A file, not :memory:, so real server processes started by tests see the same data.
+        db.setdefault("TEST", {})["NAME"] = str(ARTIFACTS / f"test-{os.getpid()}.sqlite3")
+    else:
+        # Overridable so two runs on one machine (e.g. parallel helpers) do not collide.
+        db.setdefault("TEST", {})["NAME"] = os.environ.get("TEST_DB_NAME", "test_parley")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ON_SERVICES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL + Redis: runs in make test's second pass")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After the run, end connections that killed server processes left behind, so the test
+    database can be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache_and_layer() -> Iterator[None]:
+    """Throttle counters and channel-layer state never leak from one test into the next."""
+    from channels.layers import get_channel_layer
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        async_to_sync(layer.flush)()
+
+
+@pytest.fixture
+def make_user(django_db_blocker) -> Callable[..., object]:
+    from accounts.models import User
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(username: str | None = None, password: str = PASSWORD, **extra: object) -> User:
+        name = username or f"user{next(counter)}"
+        return User.objects.create_user(username=name, password=password, **extra)
+
+    return make
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def auth_api(make_user) -> Callable[..., APIClient]:
+    """An API client authenticated as a user (force_authenticate: auth itself is tested apart)."""
+
+    def make(user: object | None = None) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user or make_user())
+        return client
+
+    return make
+
+
+# --- Real server processes -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"server on port {port} did not start in {timeout}s")
+
+
+def server_env() -> dict[str, str]:
+    """Environment for a child server process that shares this test run's database and layer."""
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "chatsite.settings"
+    env["DEBUG"] = "true"
+    env["PYTHONUNBUFFERED"] = "1"
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        user = db.get("USER") or "postgres"
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        env["DATABASE_URL"] = f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    return env
+
+
+class ServerProcess:
+    """One real ASGI server process (the production entry point, not a test double)."""
+
+    def __init__(self, port: int, proc: subprocess.Popen, log: Path) -> None:
+        self.port = port
+        self.proc = proc
+        self.log = log
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_server(transactional_db) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real server processes: ``start_server(server="uvicorn"|"daphne")``."""
+    started: list[ServerProcess] = []
+
+    def start(server: str = "uvicorn", extra_env: dict[str, str] | None = None) -> ServerProcess:
+        port = free_port()
+        log = ARTIFACTS / f"server-{port}.log"
+        if server == "daphne":
+            cmd = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "chatsite.asgi:application",
+            ]
+        else:
+            cmd = [
+                sys.executable, "-m", "uvicorn", "chatsite.asgi:application",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--ws", "websockets-sansio", "--no-access-log", "--lifespan", "off",
+            ]  # fmt: skip
+        env = server_env() | (extra_env or {})
+        handle = log.open("wb")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        server_proc = ServerProcess(port, proc, log)
+        started.append(server_proc)
+        wait_for_port(port, proc)
+        return server_proc
+
+    yield start
+    for server_proc in started:
+        server_proc.stop()
