@@ -144,7 +144,13 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Single process only: the embedded default for `make run` and the first test pass.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 5000), "expiry": 60},
+        }
+    }
 
 # --- Cache (throttling, rate limits) --------------------------------------------------------
 if REDIS_URL:

@@ -1,19 +1,185 @@
-"""The one WebSocket per client, at /ws/. Thin: authenticate, validate frames, call services."""
+"""The one WebSocket per client, at ``/ws/`` (protocol: docs/websocket.md).
+
+Thin: authenticate, subscribe the socket to its rooms in the process hub, validate each frame,
+call a service, answer. It never writes to the database itself, and delivery of events to this
+socket happens in the hub (``messaging.fanout``) without touching the database.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts.services import user_touch_last_seen
+from accounts.ws_auth import query_param
+from chatsite.exceptions import DomainError
+from messaging import broadcasts, selectors, services
+from messaging.fanout import MEMBER_JOINED, Hub, get_hub
+from messaging.serialization import message_payload
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_CHARS = 64 * 1024
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    hub: Hub | None = None
+
+    # -- connection -----------------------------------------------------------------------------
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
+        self.user_id: int = user.id
+        self.user_brief = {"id": user.id, "username": user.username}
+        self.rooms: set[int] = set()
+        self.wants_html = query_param(self.scope, "html") == "1"
+        # Until catch-up is done, live events wait here so nothing overtakes the replay.
+        self.live = False
+        self.pending: list[tuple[int | None, str]] = []
+        self.membership_log: list[tuple[int, str, int]] = []
+        since_raw = query_param(self.scope, "since")
+
         await self.accept()
-        await self.send(
-            text_data=json.dumps({"type": "hello", "user": {"id": user.id, "username": user.username}})
+        since: int | None = None
+        if since_raw is not None:
+            if since_raw.isdigit() and len(since_raw) <= 18:
+                since = int(since_raw)
+            else:
+                await self.send_error(
+                    "invalid_since", "since must be a non-negative integer sequence number."
+                )
+
+        self.hub = await get_hub()
+        self.hub.register(self)
+        snapshot = await database_sync_to_async(selectors.socket_snapshot)(user_id=self.user_id)
+        self.hub.attach(self, snapshot.room_ids)
+        for seq, kind, room_id in self.membership_log:
+            if seq > snapshot.seq:  # changes the snapshot could not see yet
+                if kind == MEMBER_JOINED:
+                    self.hub.attach(self, (room_id,))
+                else:
+                    self.hub.detach(self, room_id)
+        self.membership_log.clear()
+        await self.send_json(
+            {"type": "hello", "user": self.user_brief, "rooms": sorted(self.rooms), "seq": snapshot.seq}
         )
+
+        # Replay from the client's cursor, or, without one, from the snapshot: the second case
+        # closes the window between reading the snapshot and attaching to the hub.
+        catch_up = await database_sync_to_async(selectors.events_since)(
+            user_id=self.user_id, room_ids=set(self.rooms), since=snapshot.seq if since is None else since
+        )
+        last_seq = snapshot.seq if since is None else since
+        if catch_up.resync:
+            await self.send_json({"type": "resync", "seq": snapshot.seq})
+            last_seq = max(last_seq, snapshot.seq)
+        for frame in catch_up.frames:
+            await self.send(text_data=self.encode_replayed(frame))
+            last_seq = frame["seq"]
+        for seq, text in self.pending:
+            if seq is None or seq > last_seq:
+                await self.send(text_data=text)
+        self.pending.clear()
+        self.live = True
+
+    async def disconnect(self, code: int) -> None:
+        if self.hub is not None:
+            self.hub.unregister(self)
+            self.hub = None
+            await database_sync_to_async(user_touch_last_seen)(user_id=self.user_id)
+
+    # -- hub callbacks (fanout.LocalSocket) -----------------------------------------------------
+
+    async def deliver(self, seq: int | None, text: str) -> None:
+        if not self.live:
+            self.pending.append((seq, text))
+            return
+        try:
+            await self.send(text_data=text)
+        except Exception:  # the peer went away mid-write; disconnect() will unregister us
+            logger.debug("delivery to a closing socket failed", exc_info=True)
+
+    def membership_changed(self, kind: str, room_id: int, seq: int) -> None:
+        if not self.live:
+            self.membership_log.append((seq, kind, room_id))
+
+    def encode_replayed(self, frame: dict[str, Any]) -> str:
+        if not self.wants_html:
+            return broadcasts.encode(frame)
+        payload = {k: v for k, v in frame.items() if k not in ("type", "seq")}
+        text, html_text = broadcasts.encode_event(frame["type"], frame["seq"], payload)
+        return html_text or text
+
+    # -- frames from the client -----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        client_id = None
+        try:
+            if text_data is None:
+                raise FrameError("unsupported_frame", "Send JSON text frames, not binary.")
+            if len(text_data) > MAX_FRAME_CHARS:
+                raise FrameError("frame_too_large", f"Frames must be at most {MAX_FRAME_CHARS} characters.")
+            try:
+                frame = json.loads(text_data)
+            except ValueError:
+                raise FrameError("invalid_json", "The frame is not valid JSON.") from None
+            if not isinstance(frame, dict):
+                raise FrameError("invalid_frame", "A frame must be a JSON object with a 'type'.")
+            client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+            handler = self.handlers.get(frame.get("type"))  # type: ignore[arg-type]
+            if handler is None:
+                raise FrameError("unknown_type", f"Unknown frame type {frame.get('type')!r}.")
+            await handler(self, frame)
+        except FrameError as exc:
+            await self.send_error(exc.code, exc.detail, client_id)
+        except DomainError as exc:
+            await self.send_error(exc.code, exc.detail, client_id)
+
+    async def on_message_send(self, frame: dict[str, Any]) -> None:
+        room_id = frame.get("room")
+        if type(room_id) is not int:
+            raise FrameError("invalid_room", "'room' must be an integer room id.")
+        client_id = frame.get("client_id")
+        if not isinstance(client_id, str) or not client_id:
+            raise FrameError("invalid_client_id", "'client_id' must be a non-empty string.")
+        if "body" not in frame:
+            raise FrameError("invalid_message", "'body' is required.")
+        if room_id not in self.rooms:
+            # Same answer as the service gives for a missing room, without a database trip.
+            raise FrameError("not_found", "Not found.")
+        result = await database_sync_to_async(_send_and_serialize)(
+            sender=self.scope["user"], room_id=room_id, body=frame["body"], client_id=client_id
+        )
+        await self.send_json({"type": "message.ack", "client_id": client_id, **result})
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong", "ref": frame.get("ref")})
+
+    handlers = {"message.send": on_message_send, "ping": on_ping}
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=broadcasts.encode(frame))
+
+    async def send_error(self, code: str, detail: str, client_id: str | None = None) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail, "client_id": client_id})
+
+
+def _send_and_serialize(*, sender: Any, room_id: int, body: Any, client_id: str) -> dict[str, Any]:
+    result = services.message_send(sender=sender, room_id=room_id, body=body, client_id=client_id)
+    return {"seq": result.seq, "duplicate": not result.created, "message": message_payload(result.message)}

@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from messaging.models import Event, Message
+from rooms.admin import ReadOnlyAdmin
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("id", "room", "sender", "short_body", "created_at", "edited_at", "deleted_at")
+    list_filter = ("created_at", "room__kind")
+    search_fields = ("body", "sender__username", "room__name")
+    list_select_related = ("room", "sender")
+    show_full_result_count = False  # COUNT(*) over millions of messages is slow
+
+    @admin.display(description="body")
+    def short_body(self, obj: Message) -> str:
+        return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "type", "room", "subject", "created_at")
+    list_filter = ("type",)
+    list_select_related = ("room", "subject")
+    show_full_result_count = False

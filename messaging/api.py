@@ -1,0 +1,60 @@
+"""REST endpoints for messages: thin over messaging.services/selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging import selectors, services
+from messaging.exceptions import InvalidMessage
+from messaging.serialization import message_payload
+from messaging.serializers import (
+    HistoryQuerySerializer,
+    MessageCreateSerializer,
+    MessagePageSerializer,
+    MessageSerializer,
+)
+
+
+class MessageListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="only messages with id < before (newest first)"),
+            OpenApiParameter("after", int, description="only messages with id > after (oldest first)"),
+            OpenApiParameter("limit", int, description="1..100, default 50"),
+        ],
+        responses=MessagePageSerializer,
+    )
+    def get(self, request: Request, room_id: int) -> Response:
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        limit = query.validated_data["limit"]
+        messages = selectors.messages_page(
+            user=request.user,
+            room_id=room_id,
+            before=query.validated_data.get("before"),
+            after=query.validated_data.get("after"),
+            limit=limit + 1,
+        )
+        return Response(
+            {"results": [message_payload(m) for m in messages[:limit]], "has_more": len(messages) > limit}
+        )
+
+    @extend_schema(
+        request=MessageCreateSerializer, responses={201: MessageSerializer, 200: MessageSerializer}
+    )
+    def post(self, request: Request, room_id: int) -> Response:
+        data = MessageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = services.message_send(sender=request.user, room_id=room_id, **data.validated_data)
+        except InvalidMessage as exc:
+            raise ValidationError({exc.field or "body": [exc.detail]}) from exc
+        return Response(
+            message_payload(result.message),
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

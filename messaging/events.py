@@ -1,0 +1,79 @@
+"""Recording events, and publishing them in ``seq`` order.
+
+Why a lock: sequence numbers are handed out when a transaction inserts its event, but
+transactions commit, and their on-commit broadcasts run, in whatever order they finish. Were
+event 6 published before event 5, a client could see 6, drop, and reconnect with
+``?since=6`` — and never see 5. So every writer of events holds one lock from allocating its
+``seq`` until its broadcast has been handed to the channel layer: commit order and publication
+order then both equal ``seq`` order, and ``since`` is an exact cursor. On PostgreSQL the lock is a
+session-level advisory lock (shared by all server processes); on SQLite, the embedded
+single-process default, a process-local lock.
+
+The critical section is short (a few inserts, a commit, one channel-layer send), and it is held
+only by writers of events, never by readers or by delivery.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from django.db import DatabaseError, connection, transaction
+
+from messaging import broadcasts
+from messaging.models import Event
+
+logger = logging.getLogger(__name__)
+
+PUBLICATION_LOCK_KEY = 0x5041524C  # "PARL"
+_process_lock = threading.RLock()
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def publication_order() -> Iterator[None]:
+    if connection.vendor != "postgresql":
+        with _process_lock:
+            yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [PUBLICATION_LOCK_KEY])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [PUBLICATION_LOCK_KEY])
+        except DatabaseError:
+            # The connection is gone, and with it the lock.
+            logger.exception("could not release the publication lock")
+            connection.close()
+
+
+def event_writer(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a service that records events atomically and in publication order."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with publication_order(), transaction.atomic():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def event_record(*, room_id: int, type: str, payload: dict[str, Any], subject_id: int | None = None) -> Event:
+    """Insert an event and schedule its broadcast for after commit. Call inside an event_writer."""
+    event = Event.objects.create(room_id=room_id, type=type, payload=payload, subject_id=subject_id)
+    transaction.on_commit(functools.partial(broadcasts.event_published, event), robust=True)
+    return event
+
+
+def event_frame(event: Event) -> dict[str, Any]:
+    """The frame a client receives for an event, live or replayed: identical either way."""
+    return {"type": event.type, "seq": event.seq, **event.payload}

@@ -1,0 +1,87 @@
+"""Reads of messages and events, always scoped through the requesting user's memberships."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Max, Q
+
+from accounts.models import User
+from messaging.events import event_frame
+from messaging.models import Event, Message
+from rooms.models import Membership
+from rooms.selectors import membership_get
+
+PAGE_MAX = 100
+
+
+def messages_page(
+    *, user: User, room_id: int, before: int | None = None, after: int | None = None, limit: int = 50
+) -> list[Message]:
+    """A page of the room's history by keyset on id.
+
+    Newest first by default (``before`` pages further back); with ``after`` (and no
+    ``before``) oldest first from that id, for reading forward. Raises RoomNotFound for
+    non-members, exactly as for a missing room.
+    """
+    membership_get(user=user, room_id=room_id)
+    limit = max(1, min(limit, PAGE_MAX))
+    qs = Message.objects.filter(room_id=room_id).select_related("sender")
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    ordering = "id" if (after is not None and before is None) else "-id"
+    return list(qs.order_by(ordering)[:limit])
+
+
+def latest_seq() -> int:
+    return Event.objects.aggregate(m=Max("seq"))["m"] or 0
+
+
+@dataclass(frozen=True)
+class SocketSnapshot:
+    room_ids: list[int]
+    seq: int
+
+
+def socket_snapshot(*, user_id: int) -> SocketSnapshot:
+    """The user's rooms and the latest seq, read in *one* statement (hence one snapshot):
+    every event up to ``seq`` is reflected in ``room_ids``, and later ones are not."""
+    table_m = Membership._meta.db_table
+    table_e = Event._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(seq) FROM {table_e}), m.room_id"
+            f" FROM (SELECT 1) AS one LEFT JOIN {table_m} m ON m.user_id = %s",
+            [user_id],
+        )
+        rows = cursor.fetchall()
+    seq = (rows[0][0] if rows else 0) or 0
+    return SocketSnapshot(room_ids=[room for _, room in rows if room is not None], seq=seq)
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    frames: list[dict[str, Any]]
+    resync: bool
+
+
+def events_since(*, user_id: int, room_ids: set[int], since: int) -> CatchUp:
+    """Every event after ``since`` in the user's rooms (and membership events about the user),
+    in seq order; ``resync`` when there are more than CATCHUP_MAX_EVENTS of them or ``since``
+    is ahead of anything recorded."""
+    limit = settings.CATCHUP_MAX_EVENTS
+    if since > latest_seq():
+        return CatchUp(frames=[], resync=True)
+    events = list(
+        Event.objects.filter(Q(room_id__in=room_ids) | Q(subject_id=user_id), seq__gt=since).order_by("seq")[
+            : limit + 1
+        ]
+    )
+    if len(events) > limit:
+        return CatchUp(frames=[], resync=True)
+    return CatchUp(frames=[event_frame(e) for e in events], resync=False)

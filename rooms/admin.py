@@ -1,0 +1,44 @@
+"""Admin views of rooms. Changes go through services (events must be recorded), so the admin
+shows rooms and memberships read-only; moderation actions call services."""
+
+from django.contrib import admin
+
+from rooms.models import Membership, Room
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ("user", "role", "joined_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Room)
+class RoomAdmin(ReadOnlyAdmin):
+    list_display = ("name", "kind", "slug", "created_by", "created_at", "last_activity_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("name", "slug", "description")
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ("user", "room", "role", "joined_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "room__name")
+    list_select_related = ("user", "room")

@@ -1,0 +1,108 @@
+"""REST endpoints for rooms, memberships and DMs: thin over rooms.services/selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from rooms import selectors, services
+from rooms.serializers import (
+    DirectSerializer,
+    MemberAddSerializer,
+    MemberSerializer,
+    RoomCreateSerializer,
+    RoomSerializer,
+)
+
+
+class RoomPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class RoomListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("public", bool, description="1: browse public rooms instead of mine"),
+            OpenApiParameter("search", str, description="with public=1: name contains"),
+        ],
+        responses=RoomSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        if request.query_params.get("public") in ("1", "true"):
+            rooms = selectors.public_rooms(search=request.query_params.get("search", "")[:80])
+        else:
+            rooms = selectors.rooms_for_user(user=request.user)
+        paginator = RoomPagination()
+        page = paginator.paginate_queryset(rooms, request, view=self)
+        return paginator.get_paginated_response(RoomSerializer(page, many=True).data)
+
+    @extend_schema(request=RoomCreateSerializer, responses={201: RoomSerializer})
+    def post(self, request: Request) -> Response:
+        data = RoomCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        room = services.room_create(creator=request.user, **data.validated_data)
+        room.member_count = 1
+        return Response(RoomSerializer(room).data, status=status.HTTP_201_CREATED)
+
+
+class RoomDetailView(APIView):
+    @extend_schema(responses=RoomSerializer)
+    def get(self, request: Request, room_id: int) -> Response:
+        room = selectors.membership_get(user=request.user, room_id=room_id).room
+        room.member_count = room.memberships.count()
+        return Response(RoomSerializer(room).data)
+
+
+class RoomJoinView(APIView):
+    @extend_schema(request=None, responses=RoomSerializer)
+    def post(self, request: Request, room_id: int) -> Response:
+        membership = services.room_join(user=request.user, room_id=room_id)
+        return Response(RoomSerializer(membership.room).data)
+
+
+class RoomLeaveView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, room_id: int) -> Response:
+        services.room_leave(user=request.user, room_id=room_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberListView(APIView):
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request: Request, room_id: int) -> Response:
+        members = selectors.room_members(user=request.user, room_id=room_id)
+        return Response(MemberSerializer(members, many=True).data)
+
+    @extend_schema(request=MemberAddSerializer, responses={201: MemberSerializer})
+    def post(self, request: Request, room_id: int) -> Response:
+        data = MemberAddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.member_add(
+            actor=request.user, room_id=room_id, username=data.validated_data["username"]
+        )
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, room_id: int, user_id: int) -> Response:
+        services.member_remove(actor=request.user, room_id=room_id, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DirectView(APIView):
+    @extend_schema(request=DirectSerializer, responses={200: RoomSerializer, 201: RoomSerializer})
+    def post(self, request: Request) -> Response:
+        data = DirectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        room, created = services.dm_open(user=request.user, usernames=data.validated_data["usernames"])
+        room.member_count = room.memberships.count()
+        return Response(
+            RoomSerializer(room).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

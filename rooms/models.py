@@ -1,0 +1,70 @@
+"""Rooms (public, private, direct) and memberships."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+        DIRECT = "direct", "Direct"
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=500, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Sorted participant ids ("3,8,21") of a direct room: the database enforces one direct room
+    # per set of participants, so get-or-create cannot race into two.
+    direct_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
+    # Ordering of sidebars ("most recent activity first"); maintained by message_send.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="direct", direct_key__isnull=False)
+                | (~Q(kind="direct") & Q(direct_key__isnull=True)),
+                name="rooms_room_direct_key_iff_direct",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "name"], name="rooms_room_kind_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "room"], name="rooms_membership_user_room_unique")
+        ]
+        indexes = [models.Index(fields=["room", "user"], name="rooms_membership_room_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ADMIN)

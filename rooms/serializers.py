@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from rooms.models import Membership, Room
+
+
+class RoomSerializer(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True, default=None)
+
+    class Meta:
+        model = Room
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "description",
+            "kind",
+            "created_at",
+            "last_activity_at",
+            "member_count",
+        ]
+        read_only_fields = fields
+
+
+class RoomCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class MemberAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=64)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="user.id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    display_name = serializers.CharField(source="user.display_name", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "display_name", "role", "joined_at"]
+        read_only_fields = fields
+
+
+class DirectSerializer(serializers.Serializer):
+    usernames = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=20)

@@ -1,0 +1,176 @@
+"""Every state change of rooms and memberships. Each records its event (see messaging.events),
+so open sockets learn of joins, leaves and removals at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError
+from django.db.models.functions import Lower
+from django.utils.crypto import get_random_string
+from django.utils.text import slugify
+
+from accounts.models import User
+from messaging.events import event_record, event_writer
+from messaging.serialization import member_payload, room_brief, user_brief
+from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
+from rooms.models import Membership, Room
+from rooms.selectors import membership_get
+
+DIRECT_MAX_PARTICIPANTS = 10
+NAME_MAX = 80
+
+
+def _record_joined(membership: Membership) -> None:
+    event_record(
+        room_id=membership.room_id,
+        type="member.joined",
+        payload=member_payload(membership),
+        subject_id=membership.user_id,
+    )
+
+
+def _record_gone(*, room: Room, user: User, type: str, by: User | None = None) -> None:
+    payload = {"room": room_brief(room), "user": user_brief(user)}
+    if by is not None:
+        payload["by"] = user_brief(by)
+    event_record(room_id=room.id, type=type, payload=payload, subject_id=user.id)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:80] or "room"
+    slug = base
+    while Room.objects.filter(slug=slug).exists():
+        slug = f"{base}-{get_random_string(6).lower()}"
+    return slug
+
+
+@event_writer
+def room_create(*, creator: User, name: str, kind: str = Room.Kind.PUBLIC, description: str = "") -> Room:
+    """Create a public or private room; the creator becomes its owner."""
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX:
+        raise InvalidRoom(f"Room name must be 1–{NAME_MAX} characters.", field="name")
+    if kind not in (Room.Kind.PUBLIC, Room.Kind.PRIVATE):
+        raise InvalidRoom("Kind must be 'public' or 'private' (use direct messages for DMs).", field="kind")
+    description = (description or "").strip()
+    if len(description) > 500:
+        raise InvalidRoom("Description must be at most 500 characters.", field="description")
+    room = Room.objects.create(
+        name=name, slug=_unique_slug(name), kind=kind, description=description, created_by=creator
+    )
+    _record_joined(Membership.objects.create(user=creator, room=room, role=Membership.Role.OWNER))
+    return room
+
+
+@event_writer
+def room_join(*, user: User, room_id: int) -> Membership:
+    """Join a public room (idempotent). Private and direct rooms answer RoomNotFound."""
+    room = Room.objects.filter(pk=room_id, kind=Room.Kind.PUBLIC).first()
+    if room is None:
+        raise RoomNotFound()
+    membership, created = Membership.objects.get_or_create(user=user, room=room)
+    if created:
+        _record_joined(membership)
+    return membership
+
+
+@event_writer
+def room_leave(*, user: User, room_id: int) -> None:
+    """Leave a room. The last owner leaving hands ownership to the longest-standing member."""
+    membership = membership_get(user=user, room_id=room_id)
+    room = membership.room
+    if room.is_direct:
+        raise NotAllowed("Direct conversations cannot be left.")
+    membership.delete()
+    _record_gone(room=room, user=user, type="member.left")
+    if (
+        membership.role == Membership.Role.OWNER
+        and not room.memberships.filter(role=Membership.Role.OWNER).exists()
+    ):
+        heir = room.memberships.order_by("role", "joined_at", "id").first()  # admins before members
+        if heir is not None:
+            heir.role = Membership.Role.OWNER
+            heir.save(update_fields=["role"])
+
+
+@event_writer
+def member_add(*, actor: User, room_id: int, username: str) -> Membership:
+    """Add a user to a room: any member of a public room, owners/admins of a private one."""
+    actor_membership = membership_get(user=actor, room_id=room_id)
+    room = actor_membership.room
+    if room.is_direct:
+        raise NotAllowed("Members of a direct conversation are fixed; start a new one instead.")
+    if room.kind == Room.Kind.PRIVATE and not actor_membership.can_manage:
+        raise NotAllowed("Only owners and admins can invite to a private room.")
+    target = User.objects.filter(username__iexact=(username or "").strip(), is_active=True).first()
+    if target is None:
+        raise UnknownUser(field="username")
+    membership, created = Membership.objects.get_or_create(user=target, room=room)
+    if created:
+        _record_joined(membership)
+    return membership
+
+
+@event_writer
+def member_remove(*, actor: User, room_id: int, user_id: int) -> None:
+    """Remove a member (owners/admins; only owners remove admins or owners). Takes effect on the
+    removed user's open sockets at once: they receive ``member.removed`` and nothing after it."""
+    actor_membership = membership_get(user=actor, room_id=room_id)
+    room = actor_membership.room
+    if room.is_direct or not actor_membership.can_manage:
+        raise NotAllowed("Only owners and admins can remove members.")
+    target = Membership.objects.select_related("user").filter(room=room, user_id=user_id).first()
+    if target is None:
+        raise UnknownUser("That user is not a member of this room.")
+    if target.user_id == actor.id:
+        raise NotAllowed("Use leave to leave a room.")
+    if target.can_manage and actor_membership.role != Membership.Role.OWNER:
+        raise NotAllowed("Only owners can remove owners and admins.")
+    target.delete()
+    _record_gone(room=room, user=target.user, type="member.removed", by=actor)
+
+
+def dm_open(*, user: User, usernames: Iterable[str]) -> tuple[Room, bool]:
+    """Get or create the one direct room of ``user`` and ``usernames`` (2–10 participants).
+
+    Returns (room, created). Concurrent calls for the same set get the same room.
+    """
+    wanted = {(name or "").strip().lower() for name in usernames if isinstance(name, str)}
+    wanted.discard(user.username.lower())
+    if not wanted:
+        raise InvalidRoom("Name at least one other user.", field="usernames")
+    others = list(User.objects.alias(name=Lower("username")).filter(name__in=wanted, is_active=True))
+    if len(others) != len(wanted):
+        found = {u.username.lower() for u in others}
+        missing = sorted(wanted - found)
+        raise UnknownUser(f"No such user: {', '.join(missing)}.", field="usernames")
+    participants = sorted([user, *others], key=lambda u: u.id)
+    if len(participants) > DIRECT_MAX_PARTICIPANTS:
+        raise InvalidRoom(
+            f"A direct conversation has at most {DIRECT_MAX_PARTICIPANTS} participants.", field="usernames"
+        )
+    key = ",".join(str(u.id) for u in participants)
+    existing = Room.objects.filter(direct_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        return _dm_create(creator=user, participants=participants, key=key), True
+    except IntegrityError:
+        return Room.objects.get(direct_key=key), False
+
+
+@event_writer
+def _dm_create(*, creator: User, participants: list[User], key: str) -> Room:
+    name = ", ".join(sorted(u.username for u in participants))[:NAME_MAX]
+    room = Room.objects.create(
+        name=name,
+        slug=f"dm-{get_random_string(12).lower()}",
+        kind=Room.Kind.DIRECT,
+        direct_key=key,
+        created_by=creator,
+    )
+    for participant in participants:
+        role = Membership.Role.OWNER if participant == creator else Membership.Role.MEMBER
+        _record_joined(Membership.objects.create(user=participant, room=room, role=role))
+    return room
