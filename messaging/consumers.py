@@ -35,6 +35,10 @@ class FrameError(Exception):
 
 class ChatConsumer(AsyncWebsocketConsumer):
     hub: Hub | None = None
+    # No layer channel per socket: events arrive through the process hub (messaging.fanout),
+    # and a per-socket channel would only add a Redis receiver and memory per connection.
+    # An alias that is not configured makes Channels skip the layer for this consumer.
+    channel_layer_alias = "parley.no-per-socket-channel"
 
     # -- connection -----------------------------------------------------------------------------
 
