@@ -116,6 +116,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_MAX_SIZE", 10):
+    # Under ASGI every request and every WebSocket consumer runs in its own context, and
+    # Django's connections are per context: with CONN_MAX_AGE > 0 each of them kept its own
+    # PostgreSQL connection (500 sockets: "too many clients"). A per-process pool bounds them;
+    # it replaces persistent connections (DB_POOL_MAX_SIZE=0 turns it off).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         # WAL + a busy timeout let the dev server's threads share the file without
