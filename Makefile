@@ -37,6 +37,10 @@ serve: $(VENV)/.deps-run
 	$(PY) -m uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 		--ws websockets-sansio --lifespan off --no-access-log --proxy-headers
 
+## bench: the benchmark (bench/): production shape and peers, same run; rewrites bench/RESULTS.md
+bench: $(VENV)/.deps-dev
+	$(PY) -m bench
+
 lint: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

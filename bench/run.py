@@ -1,0 +1,275 @@
+"""Run the benchmark: ``python -m bench [--quick] [--only fanout,connections,send_path,history]``.
+
+Starts the production serving shape itself (2 worker processes, PostgreSQL, Redis), creates
+users through the public API, and measures Parley and its two peers in the same run under the
+same load. Writes ``bench/results.json`` and ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import infra, scenarios
+from bench.scenarios import Account
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = ("fanout", "connections", "send_path", "history")
+
+
+@dataclass(frozen=True)
+class Config:
+    members: int = 500
+    senders: int = 10
+    rates: tuple[float, ...] = (10, 20, 40, 80)
+    duration: float = 10.0
+    drain: float = 5.0
+    servers: tuple[str, ...] = infra.SERVERS
+    connections: int = 5000
+    connection_servers: tuple[str, ...] = ("parley-uvicorn", "parley-daphne")
+    idle: float = 10.0
+    send_rate: float = 100.0
+    send_duration: float = 10.0
+    send_senders: int = 10
+    history_messages: int = 1_000_000
+    history_requests: int = 300
+    scenarios: tuple[str, ...] = SCENARIOS
+    workers: int = 2
+    db_name: str = "parley_bench"
+    history_db: str = "parley_bench_history"
+    user_prefix: str = field(default_factory=lambda: f"b{int(time.time()) % 100000:05d}u")
+
+
+QUICK = Config(
+    members=60, senders=5, rates=(10, 40), duration=3, drain=3, connections=600, idle=2, send_duration=3,
+    history_messages=20_000, history_requests=50, db_name="parley_bench_quick",
+    history_db="parley_bench_quick_history",
+)  # fmt: skip
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class Bench:
+    def __init__(self, config: Config, services: infra.Services) -> None:
+        self.config = config
+        self.services = services
+        self.database_url = services.database_url(config.db_name)
+        self.prefix = f"pb{os.getpid()}"
+        self.accounts: list[Account] | None = None
+        self.fanout_room: int | None = None
+
+    def start(self, kind: str, database_url: str | None = None) -> infra.Server:
+        log(f"starting {kind} ({self.config.workers} processes)")
+        return infra.start_server(
+            kind,
+            database_url=database_url or self.database_url,
+            redis_url=self.services.redis_url,
+            prefix=f"{self.prefix}{kind.replace('-', '')}",
+            workers=self.config.workers,
+        )
+
+    async def parley_accounts(self, server: infra.Server, count: int) -> list[Account]:
+        port = server.ports[0]
+        if self.accounts is None:
+            started = time.monotonic()
+            log(f"registering and logging in {count} users through the API")
+            self.accounts = await scenarios.accounts_create(port, count, self.config.user_prefix)
+            self.fanout_room = await scenarios.room_with_members(port, self.accounts, "fan-out")
+            log(f"  {count} users in a room in {time.monotonic() - started:.1f}s")
+        else:
+            await scenarios.accounts_refresh(port, self.accounts)
+        return self.accounts
+
+    async def fanout(self) -> dict[str, Any]:
+        c = self.config
+        out: dict[str, Any] = {}
+        for kind in c.servers:
+            server = self.start(kind)
+            try:
+                parley = kind.startswith("parley")
+                accounts = await self.parley_accounts(server, c.members) if parley else None
+                log(f"fan-out on {kind}: {c.members} members, {c.senders} senders, rates {list(c.rates)}")
+                out[kind] = await scenarios.fanout(
+                    server, members=c.members, senders=c.senders, rates=c.rates, duration=c.duration,
+                    drain=c.drain, accounts=accounts, room_id=self.fanout_room or 1,
+                )  # fmt: skip
+                for row in out[kind]["rates"]:
+                    log(f"  {row['offered_per_s']}/s: delivered/s {row['delivered_per_s']} p50 {row['p50_ms']}"
+                        f" p99 {row['p99_ms']} max {row['max_ms']} lost {row['lost']} dup {row['duplicated']}")  # fmt: skip
+            finally:
+                server.stop()
+        if self.fanout_room is not None:
+            parleys = [v for k, v in out.items() if k.startswith("parley")]
+            sent = sum(v["warmup_sent"] + sum(r["sent"] for r in v["rates"]) for v in parleys)
+            persisted = int(self.services.psql(
+                f"SELECT count(*) FROM messaging_message WHERE room_id = {self.fanout_room}", self.config.db_name
+            ))  # fmt: skip
+            out["persisted_check"] = {"sent_to_parley": sent, "persisted": persisted}
+        return out
+
+    async def connections(self) -> dict[str, Any]:
+        c = self.config
+        out: dict[str, Any] = {}
+        for kind in c.connection_servers:
+            server = self.start(kind)
+            try:
+                accounts = await self.parley_accounts(server, c.members)
+                log(f"connections on {kind}: {c.connections} sockets ({len(accounts)} users)")
+                out[kind] = await scenarios.connections(
+                    server, count=c.connections, accounts=accounts, idle=c.idle
+                )
+                log(f"  {out[kind]}")
+            finally:
+                server.stop()
+        return out
+
+    async def send_path(self) -> dict[str, Any]:
+        c = self.config
+        server = self.start("parley-uvicorn")
+        try:
+            accounts = (await self.parley_accounts(server, c.members))[: c.send_senders]
+            room_id = await scenarios.room_with_members(server.ports[0], accounts, "send-path")
+            log(
+                f"send path: {c.send_rate}/s for {c.send_duration}s over WebSocket and REST, then closed loop"
+            )
+            out = await scenarios.send_path(
+                server, accounts=accounts, room_id=room_id, rate=c.send_rate, duration=c.send_duration
+            )
+            created = (
+                out["ws"]["acked"]
+                + out["rest"]["created"]
+                + out["ws_max"]["acked"]
+                + out["rest_max"]["created"]
+            )
+            persisted = int(self.services.psql(
+                f"SELECT count(*) FROM messaging_message WHERE room_id = {room_id}", c.db_name
+            ))  # fmt: skip
+            out["persisted_check"] = {"acknowledged": created, "persisted": persisted}
+            log(f"  {out}")
+            return out
+        finally:
+            server.stop()
+
+    async def history(self) -> dict[str, Any]:
+        c = self.config
+        url = self.services.database_url(c.history_db)
+        if not self.services.database_exists(c.history_db):
+            self.services.psql(f'CREATE DATABASE "{c.history_db}"')
+        infra.migrate(url, self.services.redis_url)
+        log(f"seeding {c.history_messages} messages into {c.history_db} (idempotent: kept between runs)")
+        started = time.monotonic()
+        env = infra.parley_env(url, self.services.redis_url, self.prefix)
+        await asyncio.to_thread(
+            subprocess.run,
+            [infra.PY, "manage.py", "seed_chat", "--users", "20", "--rooms", "4", "--members", "20",
+             "--dms", "4", "--messages", str(c.history_messages), "--seed", "1"],
+            cwd=infra.ROOT, env=env, check=True,
+        )  # fmt: skip
+        seed_seconds = time.monotonic() - started
+        total = int(self.services.psql("SELECT count(*) FROM messaging_message", c.history_db))
+        room_id = int(self.services.psql(
+            "SELECT room_id FROM messaging_message GROUP BY room_id ORDER BY count(*) DESC LIMIT 1", c.history_db
+        ))  # fmt: skip
+        in_room = int(
+            self.services.psql(
+                f"SELECT count(*) FROM messaging_message WHERE room_id={room_id}", c.history_db
+            )
+        )
+        username = self.services.psql(
+            f"SELECT u.username FROM rooms_membership m JOIN accounts_user u ON u.id = m.user_id"
+            f" WHERE m.room_id = {room_id} ORDER BY u.id LIMIT 1", c.history_db,
+        )  # fmt: skip
+        oldest = json.loads(self.services.psql(
+            f"SELECT json_agg(id) FROM (SELECT id FROM messaging_message WHERE room_id = {room_id}"
+            " ORDER BY id LIMIT 60) s", c.history_db,
+        ))  # fmt: skip
+        newest = int(
+            self.services.psql(f"SELECT max(id) FROM messaging_message WHERE room_id={room_id}", c.history_db)
+        )
+        server = self.start("parley-uvicorn", database_url=url)
+        try:
+            log(f"history: {c.history_requests} requests per depth, room with {in_room} of {total} messages")
+            pages = await scenarios.history(
+                server, username=username, password="parley-demo", room_id=room_id, oldest_ids=oldest,
+                newest_id=newest, requests=c.history_requests,
+            )  # fmt: skip
+        finally:
+            server.stop()
+        out = {
+            "messages_total": total,
+            "messages_in_room": in_room,
+            "seed_seconds": round(seed_seconds, 1),
+            **pages,
+        }
+        log(f"  {out}")
+        return out
+
+
+async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
+    infra.raise_nofile()
+    services = infra.services_ensure()
+    results: dict[str, Any] = {
+        "machine": infra.machine(),
+        "config": asdict(config),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    started = time.monotonic()
+    try:
+        results["machine"]["postgresql"] = services.psql("SHOW server_version")
+        services.recreate_database(config.db_name)
+        infra.migrate(services.database_url(config.db_name), services.redis_url)
+        bench = Bench(config, services)
+        for name in SCENARIOS:
+            if name in config.scenarios:
+                results[name] = await getattr(bench, name)()
+    finally:
+        services.stop()
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    infra.LOGS.mkdir(parents=True, exist_ok=True)
+    (infra.LOGS / "last-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if write is not None:
+        from bench import report
+
+        (write / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        (write / "RESULTS.md").write_text(report.render(results))
+        log(f"wrote {write / 'RESULTS.md'}")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small numbers, for development")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--servers", default="", help=f"comma-separated subset of {','.join(infra.SERVERS)}")
+    parser.add_argument(
+        "--production-hasher", action="store_true", help="hash passwords with Argon2 (slow setup)"
+    )
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else Config()
+    if args.only:
+        config = replace(config, scenarios=tuple(args.only.split(",")))
+    if args.servers:
+        config = replace(config, servers=tuple(args.servers.split(",")))
+    if args.production_hasher:
+        os.environ["BENCH_PRODUCTION_HASHER"] = "1"
+    write = None if (args.no_write or args.quick) else HERE
+    try:
+        import uvloop
+
+        uvloop.run(run(config, write))
+    except ImportError:
+        asyncio.run(run(config, write))
+    sys.stdout.flush()

@@ -1,0 +1,56 @@
+"""The benchmark harness, end to end with tiny numbers, so `make bench` cannot rot.
+
+Same code as the real run (servers started as subprocesses, users through the API, ticketed
+sockets, the lean client): ~20 members, 2 senders, a couple of seconds, Parley and the bare
+peer. Asserts correctness (nothing lost or duplicated, all persisted) and the result shape —
+never a latency: timing is judged from the benchmark itself.
+"""
+
+import asyncio
+import os
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from bench import report
+from bench.run import Config, run
+
+pytestmark = [pytest.mark.services, pytest.mark.server]
+
+RATE_KEYS = {
+    "offered_per_s",
+    "sent",
+    "delivered",
+    "delivered_per_s",
+    "lost",
+    "duplicated",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+}
+
+
+def test_fanout_harness_runs_end_to_end(monkeypatch):
+    db = urlparse(os.environ["DATABASE_URL"])
+    monkeypatch.setenv(
+        "BENCH_PG_URL", f"{db.scheme}://{db.username or 'postgres'}@{db.hostname}:{db.port or 5432}"
+    )
+    monkeypatch.setenv("BENCH_REDIS_URL", os.environ["REDIS_URL"])
+    config = Config(
+        members=20, senders=2, rates=(10,), duration=2, drain=3, servers=("parley-uvicorn", "bare"),
+        scenarios=("fanout",), db_name=f"{settings.DATABASES['default']['TEST']['NAME']}_bench_smoke",
+    )  # fmt: skip
+    results = asyncio.run(run(config))
+
+    for server in ("parley-uvicorn", "bare"):
+        (row,) = results["fanout"][server]["rates"]
+        assert RATE_KEYS <= set(row)
+        assert row["sent"] == 20
+        assert row["lost"] == 0 and row["duplicated"] == 0
+        assert row["delivered"] == row["expected_deliveries"] == 20 * 20
+    parley = results["fanout"]["parley-uvicorn"]["rates"][0]
+    assert parley["acked"] == 20 and parley["errors"] == 0
+    check = results["fanout"]["persisted_check"]
+    assert check["persisted"] == check["sent_to_parley"] > 20  # warm-up included
+    assert "## 1. Fan-out" in report.render(results)
