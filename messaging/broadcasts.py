@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 PROCESS_GROUP = "parley.processes"
 HUB_MESSAGE_TYPE = "parley.event"
+# Several events in one layer message (a group commit of sends), dispatched in order.
+HUB_BATCH_TYPE = "parley.events"
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -35,10 +37,9 @@ def encode_event(type: str, seq: int | None, payload: dict[str, Any]) -> tuple[s
     return encode(frame), (encode({**frame, "html": html}) if html is not None else None)
 
 
-def event_published(event: Event) -> None:
-    """Hand a committed event to every server process (called on commit, in seq order)."""
+def hub_message(event: Event) -> dict[str, Any]:
     text, html_text = encode_event(event.type, event.seq, event.payload)
-    hub_message = {
+    return {
         "type": HUB_MESSAGE_TYPE,
         "room": event.room_id,
         "seq": event.seq,
@@ -47,4 +48,17 @@ def event_published(event: Event) -> None:
         "text": text,
         "html": html_text,
     }
-    async_to_sync(get_channel_layer().group_send)(PROCESS_GROUP, hub_message)
+
+
+def event_published(event: Event) -> None:
+    """Hand a committed event to every server process (called on commit, in seq order)."""
+    async_to_sync(get_channel_layer().group_send)(PROCESS_GROUP, hub_message(event))
+
+
+def events_published(events: list[Event]) -> None:
+    """Hand several committed events, in seq order, to every server process in one message."""
+    if len(events) == 1:
+        event_published(events[0])
+        return
+    batch = {"type": HUB_BATCH_TYPE, "events": [hub_message(event) for event in events]}
+    async_to_sync(get_channel_layer().group_send)(PROCESS_GROUP, batch)

@@ -18,8 +18,8 @@ from accounts.services import user_touch_last_seen
 from accounts.ws_auth import query_param
 from chatsite.exceptions import DomainError
 from messaging import broadcasts, selectors, services
+from messaging.batching import get_batcher
 from messaging.fanout import MEMBER_JOINED, Hub, get_hub
-from messaging.serialization import message_payload
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +165,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if room_id not in self.rooms:
             # Same answer as the service gives for a missing room, without a database trip.
             raise FrameError("not_found", "Not found.")
-        result = await database_sync_to_async(_send_and_serialize)(
-            sender=self.scope["user"], room_id=room_id, body=frame["body"], client_id=client_id
+        result = await get_batcher().submit(
+            services.SendRequest(
+                sender=self.scope["user"], room_id=room_id, body=frame["body"], client_id=client_id
+            )
         )
         await self.send_json({"type": "message.ack", "client_id": client_id, **result})
 
@@ -182,8 +184,3 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str, client_id: str | None = None) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail, "client_id": client_id})
-
-
-def _send_and_serialize(*, sender: Any, room_id: int, body: Any, client_id: str) -> dict[str, Any]:
-    result = services.message_send(sender=sender, room_id=room_id, body=body, client_id=client_id)
-    return {"seq": result.seq, "duplicate": not result.created, "message": message_payload(result.message)}

@@ -74,6 +74,14 @@ def event_record(*, room_id: int, type: str, payload: dict[str, Any], subject_id
     return event
 
 
+def events_record_many(events: list[Event]) -> list[Event]:
+    """Insert several events in one statement and schedule *one* broadcast of all of them, in
+    seq order, for after commit. Call inside an event_writer."""
+    events = Event.objects.bulk_create(events)
+    transaction.on_commit(functools.partial(broadcasts.events_published, events), robust=True)
+    return events
+
+
 def event_frame(event: Event) -> dict[str, Any]:
     """The frame a client receives for an event, live or replayed: identical either way."""
     return {"type": event.type, "seq": event.seq, **event.payload}

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from messaging.broadcasts import HUB_MESSAGE_TYPE, PROCESS_GROUP
+from messaging.broadcasts import HUB_BATCH_TYPE, HUB_MESSAGE_TYPE, PROCESS_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +80,19 @@ class Hub:
                 logger.exception("hub receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            if message.get("type") == HUB_MESSAGE_TYPE:
+            kind = message.get("type")
+            events = (
+                [message]
+                if kind == HUB_MESSAGE_TYPE
+                else message.get("events", [])
+                if kind == HUB_BATCH_TYPE
+                else []
+            )
+            for event in events:
                 try:
-                    await self.dispatch(message)
+                    await self.dispatch(event)
                 except Exception:
-                    logger.exception("hub dispatch failed for seq %s", message.get("seq"))
+                    logger.exception("hub dispatch failed for seq %s", event.get("seq"))
             if asyncio.get_running_loop().time() > refresh:
                 await layer.group_add(PROCESS_GROUP, self.channel_name)
                 refresh = asyncio.get_running_loop().time() + GROUP_REFRESH_SECONDS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,11 +13,13 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import User
-from messaging.events import event_record, event_writer
+from chatsite.exceptions import DomainError
+from messaging.events import event_record, event_writer, events_record_many
 from messaging.exceptions import InvalidMessage, SendRateLimited
-from messaging.models import Message
+from messaging.models import Event, Message
 from messaging.serialization import message_payload
-from rooms.models import Room
+from rooms.exceptions import RoomNotFound
+from rooms.models import Membership, Room
 from rooms.selectors import membership_get
 
 CLIENT_ID_MAX = 64
@@ -57,17 +60,23 @@ def clean_client_id(client_id: object) -> str:
 def send_rate_check(*, user_id: int) -> None:
     """At most SEND_RATE_LIMIT sends per SEND_RATE_WINDOW seconds per user (fixed windows,
     counted in the shared cache so every process and interface draws on one budget)."""
+    if send_rate_take(user_id=user_id, count=1) < 1:
+        raise SendRateLimited(retry_after=settings.SEND_RATE_WINDOW)
+
+
+def send_rate_take(*, user_id: int, count: int) -> int:
+    """Count ``count`` sends against the user's budget; returns how many of them fit in it."""
     window = settings.SEND_RATE_WINDOW
     key = f"send-rate:{user_id}:{int(time.time() // window)}"
-    if cache.add(key, 1, timeout=window + 1):
-        return
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.add(key, 1, timeout=window + 1)
-        return
-    if count > settings.SEND_RATE_LIMIT:
-        raise SendRateLimited(retry_after=window)
+    if cache.add(key, count, timeout=window + 1):
+        total = count
+    else:
+        try:
+            total = cache.incr(key, count)
+        except ValueError:
+            cache.add(key, count, timeout=window + 1)
+            total = count
+    return max(0, min(count, settings.SEND_RATE_LIMIT - (total - count)))
 
 
 def _existing(sender: User, client_id: str) -> Message | None:
@@ -88,13 +97,118 @@ def message_send(*, sender: User, room_id: int, body: object, client_id: object 
         membership_get(user=sender, room_id=room_id)
         return SendResult(message=original, created=False, seq=None)
     send_rate_check(user_id=sender.id)
+    return _insert_or_original(sender=sender, room_id=room_id, body=text, client_id=cid)
+
+
+def _insert_or_original(*, sender: User, room_id: int, body: str, client_id: str) -> SendResult:
     try:
-        return _message_insert(sender=sender, room_id=room_id, body=text, client_id=cid)
+        return _message_insert(sender=sender, room_id=room_id, body=body, client_id=client_id)
     except IntegrityError:
         # A concurrent send with the same client_id won the race: return its message.
-        if (original := _existing(sender, cid)) is None:
+        if (original := _existing(sender, client_id)) is None:
             raise
         return SendResult(message=original, created=False, seq=None)
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    sender: User
+    room_id: int
+    body: object
+    client_id: object = None
+
+
+def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | DomainError]:
+    """``message_send`` for several sends at once (a group commit), with the same rules.
+
+    Returns, in order, what ``message_send`` would have returned or raised for each. The new
+    messages are written in *one* transaction under one hold of the publication lock and
+    published as one broadcast in seq order: the lock, the commit and the channel-layer trip
+    are paid once per batch instead of once per message, which is what bounds the send rate.
+    """
+    outcomes: list[SendResult | DomainError | None] = [None] * len(sends)
+    cleaned: list[tuple[int, SendRequest, str, str]] = []
+    for index, send in enumerate(sends):
+        try:
+            cleaned.append((index, send, clean_body(send.body), clean_client_id(send.client_id)))
+        except DomainError as exc:
+            outcomes[index] = exc
+    # Retries, found in one query for the whole batch.
+    originals = {
+        (m.sender_id, m.client_id): m
+        for m in Message.objects.select_related("sender").filter(
+            sender_id__in={send.sender.id for _, send, _, _ in cleaned},
+            client_id__in={cid for _, _, _, cid in cleaned},
+        )
+    }
+    fresh_by_user: dict[int, list[tuple[int, SendRequest, str, str]]] = {}
+    for index, send, text, cid in cleaned:
+        if (original := originals.get((send.sender.id, cid))) is not None:
+            try:
+                membership_get(user=send.sender, room_id=send.room_id)
+                outcomes[index] = SendResult(message=original, created=False, seq=None)
+            except DomainError as exc:
+                outcomes[index] = exc
+            continue
+        fresh_by_user.setdefault(send.sender.id, []).append((index, send, text, cid))
+    # The send budget, one cache trip per user; sends past it are refused, as one by one.
+    fresh: list[tuple[int, SendRequest, str, str]] = []
+    for user_id, items in fresh_by_user.items():
+        allowed = send_rate_take(user_id=user_id, count=len(items))
+        fresh.extend(items[:allowed])
+        for index, _, _, _ in items[allowed:]:
+            outcomes[index] = SendRateLimited(retry_after=settings.SEND_RATE_WINDOW)
+    fresh.sort(key=lambda item: item[0])
+    if fresh:
+        try:
+            written = _messages_insert(fresh=fresh)
+        except IntegrityError:
+            # A client_id repeated inside the batch, or raced by a concurrent send: one by one.
+            written = {}
+            for index, send, text, cid in fresh:
+                try:
+                    written[index] = _insert_or_original(
+                        sender=send.sender, room_id=send.room_id, body=text, client_id=cid
+                    )
+                except DomainError as exc:
+                    written[index] = exc
+        for index, outcome in written.items():
+            outcomes[index] = outcome
+    return outcomes  # type: ignore[return-value]
+
+
+@event_writer
+def _messages_insert(
+    *, fresh: list[tuple[int, SendRequest, str, str]]
+) -> dict[int, SendResult | DomainError]:
+    users = {send.sender.id for _, send, _, _ in fresh}
+    rooms = {send.room_id for _, send, _, _ in fresh}
+    members = set(
+        Membership.objects.filter(user_id__in=users, room_id__in=rooms).values_list("user_id", "room_id")
+    )
+    out: dict[int, SendResult | DomainError] = {}
+    rows: list[tuple[int, Message]] = []
+    now = timezone.now()
+    for index, send, text, cid in fresh:
+        if (send.sender.id, send.room_id) not in members:
+            out[index] = RoomNotFound()
+            continue
+        message = Message(room_id=send.room_id, sender=send.sender, body=text, client_id=cid, created_at=now)
+        rows.append((index, message))
+    if not rows:
+        return out
+    messages = Message.objects.bulk_create([message for _, message in rows])
+    events = events_record_many(
+        [
+            Event(room_id=m.room_id, type="message.new", payload={"message": message_payload(m)})
+            for m in messages
+        ]
+    )
+    for room_id in sorted({m.room_id for m in messages}):
+        Room.objects.filter(pk=room_id).update(last_activity_at=now)
+    for (index, message), event in zip(rows, events, strict=True):
+        out[index] = SendResult(message=message, created=True, seq=event.seq)
+    return out
 
 
 @event_writer

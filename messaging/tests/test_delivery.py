@@ -40,3 +40,27 @@ def test_messages_reach_every_member_promptly(start_server, make_user):
                 frame = next_of_type(ws, "message.new", 2.0)
                 assert frame["message"]["client_id"] == f"c{n}"
             time.sleep(0.5)
+
+
+def test_a_burst_of_sends_arrives_complete_and_in_seq_order(start_server, make_user):
+    """A burst of sends goes through the process's send batcher (group commits across sockets,
+    see test_services): every member still gets each message once, in seq order, and the
+    sender every ack."""
+    alice, bob = make_user(), make_user()
+    room = room_services.room_create(creator=alice, name="burst")
+    room_services.room_join(user=bob, room_id=room.id)
+    server = start_server(server="uvicorn")
+    url = f"{server.ws_url}/ws/?ticket="
+    with connect(url + ws_ticket_issue(user=alice)) as a, connect(url + ws_ticket_issue(user=bob)) as b:
+        next_of_type(a, "hello", 10)
+        next_of_type(b, "hello", 10)
+        for n in range(20):
+            a.send(
+                json.dumps({"type": "message.send", "room": room.id, "body": f"b{n}", "client_id": f"k{n}"})
+            )
+        received = [next_of_type(b, "message.new", 5.0) for _ in range(20)]
+        assert sorted(f["message"]["client_id"] for f in received) == sorted(f"k{n}" for n in range(20))
+        seqs = [f["seq"] for f in received]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 20
+        acks = [next_of_type(a, "message.ack", 5.0) for _ in range(20)]
+        assert {f["client_id"] for f in acks} == {f"k{n}" for n in range(20)}
