@@ -32,17 +32,17 @@ class Config:
     members: int = 500
     senders: int = 10
     rates: tuple[float, ...] = (10, 20, 40, 80)
-    duration: float = 10.0
-    drain: float = 5.0
+    duration: float = 8.0
+    drain: float = 4.0
     servers: tuple[str, ...] = infra.SERVERS
     connections: int = 5000
     connection_servers: tuple[str, ...] = ("parley-uvicorn", "parley-daphne")
-    idle: float = 10.0
+    idle: float = 8.0
     send_rate: float = 100.0
-    send_duration: float = 10.0
+    send_duration: float = 8.0
     send_senders: int = 10
     history_messages: int = 1_000_000
-    history_requests: int = 300
+    history_requests: int = 200
     scenarios: tuple[str, ...] = SCENARIOS
     workers: int = 2
     db_name: str = "parley_bench"
@@ -256,13 +256,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--production-hasher", action="store_true", help="hash passwords with Argon2 (slow setup)"
     )
+    parser.add_argument("--rates", default="", help="comma-separated offered fan-out rates (msg/s)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per fan-out rate")
+    parser.add_argument(
+        "--render", action="store_true", help="only re-render RESULTS.md from bench/results.json"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
     args = parser.parse_args(argv)
+    if args.render:
+        from bench import report
+
+        (HERE / "RESULTS.md").write_text(report.render(json.loads((HERE / "results.json").read_text())))
+        return
     config = QUICK if args.quick else Config()
     if args.only:
         config = replace(config, scenarios=tuple(args.only.split(",")))
     if args.servers:
         config = replace(config, servers=tuple(args.servers.split(",")))
+    if args.rates:
+        config = replace(config, rates=tuple(float(r) for r in args.rates.split(",")))
+    if args.duration:
+        config = replace(config, duration=args.duration)
     if args.production_hasher:
         os.environ["BENCH_PRODUCTION_HASHER"] = "1"
     write = None if (args.no_write or args.quick) else HERE
