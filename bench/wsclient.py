@@ -49,6 +49,7 @@ class WsClient(asyncio.Protocol):
         for future in (self.handshake, self.first_frame):
             if not future.done():
                 future.set_exception(ConnectionError("connection lost"))
+                future.exception()  # mark retrieved: no one may be waiting for this one
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
