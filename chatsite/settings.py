@@ -132,7 +132,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's
+                # BZPOPMIN wait (brpop_timeout = 5): an idle receive then races the timeout and
+                # raises TimeoutError, which kills the consumer's receive loop (socket dropped).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 30)}],
                 # Sized for fan-out bursts: one message per *process* per event lands here, so
                 # capacity counts events, not recipients. The database stays the source of
                 # truth; clients catch up by sequence number if anything is dropped.
