@@ -315,9 +315,10 @@
   function setStatus(el, text, retryFor) {
     var status = el.querySelector(".message-status");
     if (!status) {
-      status = document.createElement("span");
+      status = document.createElement("div");
       status.className = "message-status";
-      el.querySelector(".message-meta").appendChild(status);
+      status.setAttribute("role", "status");
+      el.appendChild(status); // not in .message-meta, which grouped messages hide
     }
     status.textContent = text;
     if (retryFor) {
