@@ -138,6 +138,7 @@
       pending.forEach(function (entry, clientId) {
         if (!entry.acked) markFailed(clientId, "Not sent: the connection dropped.");
       });
+      if (leaving) return;
       if (event.code === 4401) {
         location.assign("/login/?next=" + encodeURIComponent(location.pathname));
         return;
@@ -419,8 +420,13 @@
 
   setComposerEnabled(false);
   connect();
-  window.addEventListener("beforeunload", function () {
+  var leaving = false;
+  window.addEventListener("pagehide", function () {
+    leaving = true; // navigating away is not a dropped connection: no banner, no retry
     if (socket) socket.close(1000);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) location.reload(); // back/forward cache: render afresh, resume by seq
   });
   // Exposed for tests and debugging: the cursor the next connection resumes from.
   app.parleyState = function () {

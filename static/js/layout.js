@@ -41,6 +41,19 @@
     }
   });
 
+  // Keyboard users land in the member panel once its content has arrived.
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var panel = document.getElementById("member-panel");
+    if (event.detail.target === panel && !panel.hidden && event.detail.requestConfig.triggeringEvent &&
+        event.detail.requestConfig.triggeringEvent.type === "click") {
+      var heading = panel.querySelector("h2");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     if (document.body.classList.contains("drawer-open")) setDrawer(false);
