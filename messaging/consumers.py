@@ -34,6 +34,9 @@ class FrameError(Exception):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: events reach sockets only through the process hub,
+    # which is the one reader of the layer in this process (see messaging.fanout).
+    channel_layer_alias = "__parley_no_per_socket_channel__"
     hub: Hub | None = None
 
     # -- connection -----------------------------------------------------------------------------

@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 MEMBER_JOINED = "member.joined"
 MEMBER_GONE = frozenset({"member.left", "member.removed"})
-# channels-redis forgets group members after group_expiry (a day); re-joining is idempotent.
+# channels-redis forgets group members after group_expiry (30 min in settings), so a dead
+# process stops receiving; live hubs re-join (idempotent) well before that.
 GROUP_REFRESH_SECONDS = 600
 
 
