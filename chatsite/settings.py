@@ -127,12 +127,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 defaults socket_timeout to 5 s, which equals channels-redis's
+                # BZPOPMIN timeout: every idle receive then raised TimeoutError and killed the
+                # consumer that happened to be reading. Longer than the pop, so only a dead
+                # Redis times out.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
                 # Sized for fan-out bursts: one message per *process* per event lands here, so
                 # capacity counts events, not recipients. The database stays the source of
                 # truth; clients catch up by sequence number if anything is dropped.

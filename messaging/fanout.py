@@ -76,7 +76,11 @@ class Hub:
 
     async def _run(self) -> None:
         layer = get_channel_layer()
-        self.channel_name = await layer.new_channel("parleyhub")
+        # The default "specific" prefix on purpose: channels-redis runs one receive loop per
+        # process, popping one Redis key at a time, and every channel named "specific.<proc>!*"
+        # shares that key. A hub channel with its own prefix lived under a second key, and
+        # while any other receiver held the loop (a 5 s BZPOPMIN) hub events waited.
+        self.channel_name = await layer.new_channel()
         await layer.group_add(PROCESS_GROUP, self.channel_name)
         self._started.set()
         refresh = asyncio.get_running_loop().time() + GROUP_REFRESH_SECONDS
