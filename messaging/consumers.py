@@ -37,13 +37,11 @@ class FrameError(Exception):
 
 class ChatConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per socket: events reach sockets only through the process hub,
-    # which is the one reader of the layer in this process (see messaging.fanout).
+    # which is the one reader of the layer in this process (see messaging.fanout); a per-socket
+    # channel would only add a Redis receiver and memory per connection. An alias that is not
+    # configured makes Channels skip the layer for this consumer.
     channel_layer_alias = "__parley_no_per_socket_channel__"
     hub: Hub | None = None
-    # No layer channel per socket: events arrive through the process hub (messaging.fanout),
-    # and a per-socket channel would only add a Redis receiver and memory per connection.
-    # An alias that is not configured makes Channels skip the layer for this consumer.
-    channel_layer_alias = "parley.no-per-socket-channel"
 
     # -- connection -----------------------------------------------------------------------------
 
