@@ -88,6 +88,32 @@ def make_user(django_db_blocker) -> Callable[..., object]:
 
 
 @pytest.fixture
+def make_room(make_user) -> Callable[..., object]:
+    """A room created through the service, with ``members`` joined/added through services."""
+    from rooms import services
+
+    def make(owner=None, *, name: str = "General", kind: str = "public", members: tuple = ()) -> object:
+        owner = owner or make_user()
+        room = services.room_create(creator=owner, name=name, kind=kind)
+        for member in members:
+            services.member_add(actor=owner, room_id=room.id, username=member.username)
+        return room
+
+    return make
+
+
+def scheduled_broadcasts(callbacks: list) -> list[tuple[str, str, int | None]]:
+    """(function name, event type, subject id) of each on-commit broadcast captured by
+    pytest-django's ``django_capture_on_commit_callbacks``."""
+    out = []
+    for callback in callbacks:
+        func = getattr(callback, "func", callback)
+        event = callback.args[0] if getattr(callback, "args", None) else None
+        out.append((func.__name__, getattr(event, "type", None), getattr(event, "subject_id", None)))
+    return out
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 

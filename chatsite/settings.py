@@ -127,21 +127,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT", 30)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, exactly channels-redis's
-                # BZPOPMIN wait (brpop_timeout = 5): an idle receive then races the timeout and
-                # raises TimeoutError, which kills the consumer's receive loop (socket dropped).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": env_int("REDIS_SOCKET_TIMEOUT", 30)}],
+                # redis-py 8 defaults socket_timeout to 5 s, which equals channels-redis's
+                # BZPOPMIN timeout: every idle receive then raised TimeoutError and killed the
+                # consumer that happened to be reading. Longer than the pop, so only a dead
+                # Redis times out.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
                 # Sized for fan-out bursts: one message per *process* per event lands here, so
                 # capacity counts events, not recipients. The database stays the source of
                 # truth; clients catch up by sequence number if anything is dropped.
                 "capacity": env_int("CHANNEL_CAPACITY", 5000),
                 "expiry": 60,
-                "group_expiry": 24 * 3600,
+                "group_expiry": 1800,  # a dead process's hub channel leaves the group; live hubs re-join every 10 min
                 "prefix": os.environ.get("CHANNEL_PREFIX", "parley"),
             },
         }

@@ -1,0 +1,154 @@
+"""seed_chat: idempotent, deterministic, and its bulk path writes what the services write."""
+
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from messaging import seeding, services
+from messaging.models import Event, Message
+from messaging.serialization import member_payload, message_payload
+from rooms import services as room_services
+from rooms.models import Membership, Room
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {"users": 12, "rooms": 2, "members": 6, "messages": 260, "dms": 2}
+
+
+def snapshot() -> dict[str, object]:
+    """Everything seeded, by value (no ids or timestamps), in write order."""
+    return {
+        "rooms": sorted(
+            (r.name, r.kind, sorted(r.memberships.values_list("user__username", flat=True)))
+            for r in Room.objects.all()
+        ),
+        "messages": [
+            (m.room.name, m.sender.username, m.body, m.client_id)
+            for m in Message.objects.select_related("room", "sender").order_by("id")
+        ],
+        "events": list(Event.objects.order_by("seq").values_list("type", flat=True)),
+    }
+
+
+def wipe() -> None:
+    Event.objects.all().delete()
+    Message.objects.all().delete()
+    Room.objects.all().delete()
+
+
+def test_seed_writes_rooms_members_dms_and_history_through_the_bulk_path():
+    summary = seeding.seed_chat(seed=5, **SIZES)
+    assert SIZES["messages"] > seeding.BULK_THRESHOLD  # exercised the bulk path
+    assert len(summary.rooms) == 2 and len(summary.dms) == 2
+    assert Message.objects.count() == 260
+    assert Event.objects.filter(type="message.new").count() == 260
+    assert Event.objects.filter(type="member.joined").count() == Membership.objects.count()
+    for room in summary.rooms:
+        assert room.memberships.count() == 6
+    # Senders are members of the room they write in.
+    for message in Message.objects.all():
+        assert Membership.objects.filter(room_id=message.room_id, user_id=message.sender_id).exists()
+    # ids, seqs and timestamps grow together.
+    events = list(Event.objects.filter(type="message.new").order_by("seq"))
+    ids = [e.payload["message"]["id"] for e in events]
+    assert ids == sorted(ids)
+    times = list(Message.objects.order_by("id").values_list("created_at", flat=True))
+    assert times == sorted(times)
+    for room in Room.objects.all():
+        last = room.messages.order_by("-id").first()
+        if last is not None:
+            assert room.last_activity_at == last.created_at
+
+
+def test_seed_is_idempotent_and_tops_up():
+    seeding.seed_chat(seed=5, **SIZES)
+    before = snapshot()
+    summary = seeding.seed_chat(seed=5, **SIZES)
+    assert summary.messages_created == 0 and summary.memberships_created == 0
+    assert snapshot() == before
+    more = seeding.seed_chat(seed=5, **(SIZES | {"messages": 300}))
+    assert more.messages_created == 40
+    after = snapshot()
+    assert after["messages"][:260] == before["messages"]
+    assert len(after["messages"]) == 300
+
+
+def test_seed_is_deterministic_for_a_seed():
+    seeding.seed_chat(seed=9, **SIZES)
+    first = snapshot()
+    wipe()
+    seeding.seed_chat(seed=9, **SIZES)
+    assert snapshot() == first
+    wipe()
+    seeding.seed_chat(seed=10, **SIZES)
+    assert snapshot()["messages"] != first["messages"]
+
+
+def test_bulk_message_rows_equal_what_message_send_writes():
+    alice, bob = seeding.seed_users(count=2, rng=random.Random(1))
+    room = room_services.room_create(creator=alice, name="equal")
+    room_services.room_join(user=bob, room_id=room.id)
+
+    sent = services.message_send(sender=bob, room_id=room.id, body="same words", client_id="svc-1")
+    via_service = Message.objects.select_related("sender").get(pk=sent.message.pk)
+    service_event = Event.objects.get(seq=sent.seq)
+
+    planned = seeding.PlannedMessage(number=1, room_id=room.id, sender=bob, body="same words")
+    (bulk,) = seeding.messages_bulk_insert([planned])
+    via_bulk = Message.objects.select_related("sender").get(pk=bulk.pk)
+    bulk_event = Event.objects.get(type="message.new", payload__message__id=via_bulk.id)
+
+    def row(m: Message) -> dict[str, object]:
+        skip = {"id", "created_at", "client_id"}
+        return {f.attname: getattr(m, f.attname) for f in Message._meta.concrete_fields if f.name not in skip}
+
+    assert row(via_bulk) == row(via_service)
+    for message, event in ((via_service, service_event), (via_bulk, bulk_event)):
+        assert event.type == "message.new" and event.room_id == room.id and event.subject_id is None
+        assert event.payload == {"message": message_payload(message)}
+    assert set(bulk_event.payload["message"]) == set(service_event.payload["message"])
+    assert via_bulk.id > via_service.id and bulk_event.seq > service_event.seq
+    assert via_bulk.created_at > via_service.created_at
+    room.refresh_from_db()
+    assert room.last_activity_at == via_bulk.created_at
+
+
+def test_bulk_memberships_equal_what_room_join_writes():
+    users = seeding.seed_users(count=3, rng=random.Random(1))
+    room = room_services.room_create(creator=users[0], name="joins")
+    joined = room_services.room_join(user=users[1], room_id=room.id)
+    (bulk,) = seeding.memberships_bulk_insert(room=room, users=[users[2]])
+    for membership in (joined, Membership.objects.select_related("room", "user").get(pk=bulk.pk)):
+        event = Event.objects.get(type="member.joined", subject_id=membership.user_id)
+        assert event.room_id == room.id
+        assert event.payload == member_payload(membership)
+        assert membership.role == Membership.Role.MEMBER
+
+
+def test_demo_is_lively_and_idempotent():
+    out = StringIO()
+    call_command("seed_chat", "--demo", stdout=out)
+    names = set(Room.objects.values_list("name", flat=True))
+    assert {"general", "random", "design-private"} <= names
+    assert Room.objects.filter(kind=Room.Kind.PRIVATE).exists()
+    assert Room.objects.filter(kind=Room.Kind.DIRECT).exists()
+    for room in Room.objects.all():
+        assert room.messages.exists()
+        assert room.last_activity_at is not None
+    counts = (Message.objects.count(), Event.objects.count(), Membership.objects.count())
+    call_command("seed_chat", "--demo", stdout=StringIO())
+    assert (Message.objects.count(), Event.objects.count(), Membership.objects.count()) == counts
+    assert "Demo login" in out.getvalue()
+
+
+def test_command_reports_progress_for_load_sizes():
+    out = StringIO()
+    call_command(
+        "seed_chat", "--users", "10", "--rooms", "2", "--members", "4", "--messages", "30", "--seed", "3",
+        stdout=out,
+    )  # fmt: skip
+    assert "messages: 30/30" in out.getvalue()
+    assert Message.objects.count() == 30  # the service path, for small numbers
+    assert not Message.objects.exclude(client_id__startswith=seeding.SEED_CLIENT_PREFIX).exists()
