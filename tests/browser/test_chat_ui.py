@@ -323,3 +323,40 @@ def test_a_refused_send_is_marked_failed_and_can_be_retried(
     for i in range(5):
         expect(messages(page).filter(has_text=f"burst {i}")).to_have_count(1)
     assert not page_errors.errors
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href]')]
+  .filter(el => el.offsetParent !== null)
+  .filter(el => !((el.labels && el.labels.length) || el.getAttribute('aria-label') || el.textContent.trim()))
+  .map(el => el.outerHTML)"""
+
+
+def test_keyboard_only_use_and_labelled_controls(start_server, open_as, page_errors, people, general):
+    server = start_server()
+    page = open_as(server, "alice")
+    for url in ("/", f"/r/{general.id}/", "/rooms/new/", "/rooms/browse/", "/dm/new/"):
+        page.goto(f"{server.url}{url}")
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], url
+
+    page.goto(f"{server.url}/r/{general.id}/")
+    expect(page.locator("#composer-body")).to_be_enabled()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    # Open the member panel from the keyboard: focus lands in it, Escape returns to the button.
+    page.get_by_role("button", name=re.compile("Members")).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Members", level=2)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#member-panel")).to_be_hidden()
+    expect(page.get_by_role("button", name=re.compile("Members"))).to_be_focused()
+    # Tab order reaches the composer after the conversation; Enter sends.
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "composer-body":
+            break
+    expect(page.locator("#composer-body")).to_be_focused()
+    page.keyboard.type("typed without a mouse")
+    page.keyboard.press("Enter")
+    expect(messages(page).filter(has_text="typed without a mouse")).to_have_count(1)
+    expect(page.locator("#live-announcer")).to_have_attribute("aria-live", "polite")
+    assert not page_errors.errors
