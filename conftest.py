@@ -63,15 +63,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_cache_and_layer() -> Iterator[None]:
-    """Throttle counters and channel-layer state never leak from one test into the next."""
-    from channels.layers import get_channel_layer
+    """Throttle counters and channel-layer state never leak from one test into the next.
+
+    Each test runs its own event loop, but Channels keeps one layer object per process, and a
+    channels-redis layer binds its receive lock and connections to the loop that first used
+    them. Reusing it from the next test's loop can hang that loop's teardown, so every test
+    gets a fresh layer object, after the shared Redis state was flushed by another fresh one.
+    """
+    from channels.layers import channel_layers, get_channel_layer
     from django.core.cache import cache
 
     cache.clear()
-    yield
+    channel_layers.backends.clear()
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         async_to_sync(layer.flush)()
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
