@@ -9,6 +9,7 @@ through ``off_loop``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from django.db import connections
 
 import conftest as root_conftest
-from conftest import PASSWORD, ROOT, ServerProcess
+from conftest import ARTIFACTS, PASSWORD, ROOT, ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -120,3 +121,14 @@ def start_on_port(start_server, monkeypatch) -> Callable[[int], ServerProcess]:
         return start_server()
 
     return start
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    """Screenshot into docs/screenshots/ (the README's) when UPDATE_SCREENSHOTS=1 or it is
+    missing there; otherwise into test-artifacts/, so a test run leaves the checkout clean."""
+    target = SCREENSHOTS / name
+    if target.exists() and os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        target = ARTIFACTS / "screenshots" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target))
+    return target

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
-from tests.browser.conftest import DESKTOP, MOBILE, SCREENSHOTS, off_loop
+from tests.browser.conftest import DESKTOP, MOBILE, off_loop, save_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -124,9 +124,8 @@ def test_a_message_typed_by_one_person_appears_for_the_other_within_a_second(
     expect(first_room).to_contain_text("Random")
     expect(first_room.locator("[data-unread]")).to_be_visible()
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    alice_page.screenshot(path=str(SCREENSHOTS / "desktop-light.png"))
-    bob_page.screenshot(path=str(SCREENSHOTS / "desktop-dark.png"))
+    save_screenshot(alice_page, "desktop-light.png")
+    save_screenshot(bob_page, "desktop-dark.png")
     assert not page_errors.errors
 
 
@@ -238,13 +237,12 @@ def test_at_375px_the_sidebar_is_a_drawer(start_server, open_as, page_errors, pe
     expect(sidebar).to_be_hidden()
     expect(page.locator("#composer-body")).to_be_enabled()
     assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "mobile.png"))
+    save_screenshot(page, "mobile.png")
 
     toggle.click()
     expect(sidebar).to_be_visible()
     expect(toggle).to_have_attribute("aria-expanded", "true")
-    page.screenshot(path=str(SCREENSHOTS / "mobile-drawer.png"))
+    save_screenshot(page, "mobile-drawer.png")
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
     expect(toggle).to_be_focused()
