@@ -63,15 +63,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_cache_and_layer() -> Iterator[None]:
-    """Throttle counters and channel-layer state never leak from one test into the next."""
-    from channels.layers import get_channel_layer
+    """Throttle counters and channel-layer state never leak from one test into the next.
+
+    Each test runs its own event loop, but Channels keeps one layer object per process, and a
+    channels-redis layer binds its receive lock and connections to the loop that first used
+    them. Reusing it from the next test's loop can hang that loop's teardown, so every test
+    gets a fresh layer object, after the shared Redis state was flushed by another fresh one.
+    """
+    from channels.layers import channel_layers, get_channel_layer
     from django.core.cache import cache
 
     cache.clear()
-    yield
+    channel_layers.backends.clear()
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         async_to_sync(layer.flush)()
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
@@ -85,6 +94,32 @@ def make_user(django_db_blocker) -> Callable[..., object]:
         return User.objects.create_user(username=name, password=password, **extra)
 
     return make
+
+
+@pytest.fixture
+def make_room(make_user) -> Callable[..., object]:
+    """A room created through the service, with ``members`` joined/added through services."""
+    from rooms import services
+
+    def make(owner=None, *, name: str = "General", kind: str = "public", members: tuple = ()) -> object:
+        owner = owner or make_user()
+        room = services.room_create(creator=owner, name=name, kind=kind)
+        for member in members:
+            services.member_add(actor=owner, room_id=room.id, username=member.username)
+        return room
+
+    return make
+
+
+def scheduled_broadcasts(callbacks: list) -> list[tuple[str, str, int | None]]:
+    """(function name, event type, subject id) of each on-commit broadcast captured by
+    pytest-django's ``django_capture_on_commit_callbacks``."""
+    out = []
+    for callback in callbacks:
+        func = getattr(callback, "func", callback)
+        event = callback.args[0] if getattr(callback, "args", None) else None
+        out.append((func.__name__, getattr(event, "type", None), getattr(event, "subject_id", None)))
+    return out
 
 
 @pytest.fixture

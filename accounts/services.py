@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.exceptions import RegistrationError
 from accounts.models import User, WsTicket, username_validator
+from chatsite.exceptions import DomainError
 
 
 @transaction.atomic
@@ -88,3 +89,13 @@ def ws_ticket_redeem(*, ticket: str) -> User | None:
 
 def user_touch_last_seen(*, user_id: int) -> None:
     User.objects.filter(pk=user_id).update(last_seen=timezone.now())
+
+
+@transaction.atomic
+def user_set_theme(*, user: User, theme: str) -> User:
+    """Remember the user's colour theme (system, light or dark); unknown values are refused."""
+    if theme not in User.Theme.values:
+        raise DomainError("Theme must be system, light or dark.", field="theme")
+    user.theme = theme
+    user.save(update_fields=["theme", "updated_at"])
+    return user

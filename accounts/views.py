@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttling
 from accounts.exceptions import LoginThrottled, RegistrationError
 from accounts.forms import LoginForm, RegisterForm
+from chatsite.exceptions import DomainError
 
 
 @require_http_methods(["GET", "POST"])
@@ -72,3 +74,16 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+@login_required
+@require_POST
+def theme(request: HttpRequest) -> HttpResponse:
+    """Remember the theme toggle (the page applies it at once; this makes it stick)."""
+    try:
+        services.user_set_theme(user=request.user, theme=request.POST.get("theme", ""))
+    except DomainError as exc:
+        return HttpResponse(exc.detail, status=400)
+    if request.htmx:
+        return HttpResponse(status=204)
+    return redirect("home")

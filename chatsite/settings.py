@@ -154,7 +154,7 @@ if REDIS_URL:
                 # truth; clients catch up by sequence number if anything is dropped.
                 "capacity": env_int("CHANNEL_CAPACITY", 5000),
                 "expiry": 60,
-                "group_expiry": 24 * 3600,
+                "group_expiry": 1800,  # a dead process's hub channel leaves the group; live hubs re-join every 10 min
                 "prefix": os.environ.get("CHANNEL_PREFIX", "parley"),
             },
         }

@@ -12,5 +12,6 @@ urlpatterns = [
     # The split view serves Swagger UI's init script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("", include("rooms.urls")),
     path("", include("messaging.urls")),
 ]

@@ -19,11 +19,13 @@ from accounts.ws_auth import query_param
 from chatsite.exceptions import DomainError
 from messaging import broadcasts, selectors, services
 from messaging.batching import get_batcher
-from messaging.fanout import MEMBER_JOINED, Hub, get_hub
+from messaging.fanout import MEMBER_JOINED, Hub, HubUnavailable, get_hub
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 64 * 1024
+# "Try again later": clients reconnect (with backoff) and catch up with ?since=.
+CLOSE_TRY_AGAIN = 1013
 
 
 class FrameError(Exception):
@@ -34,11 +36,12 @@ class FrameError(Exception):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: events reach sockets only through the process hub,
+    # which is the one reader of the layer in this process (see messaging.fanout); a per-socket
+    # channel would only add a Redis receiver and memory per connection. An alias that is not
+    # configured makes Channels skip the layer for this consumer.
+    channel_layer_alias = "__parley_no_per_socket_channel__"
     hub: Hub | None = None
-    # No layer channel per socket: events arrive through the process hub (messaging.fanout),
-    # and a per-socket channel would only add a Redis receiver and memory per connection.
-    # An alias that is not configured makes Channels skip the layer for this consumer.
-    channel_layer_alias = "parley.no-per-socket-channel"
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -67,16 +70,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     "invalid_since", "since must be a non-negative integer sequence number."
                 )
 
-        self.hub = await get_hub()
-        self.hub.register(self)
+        try:
+            hub = await get_hub()
+        except HubUnavailable:
+            logger.exception("no channel layer: closing a new socket")
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        self.hub = hub
+        hub.register(self)
         snapshot = await database_sync_to_async(selectors.socket_snapshot)(user_id=self.user_id)
-        self.hub.attach(self, snapshot.room_ids)
+        hub.attach(self, snapshot.room_ids)
         for seq, kind, room_id in self.membership_log:
             if seq > snapshot.seq:  # changes the snapshot could not see yet
                 if kind == MEMBER_JOINED:
-                    self.hub.attach(self, (room_id,))
+                    hub.attach(self, (room_id,))
                 else:
-                    self.hub.detach(self, room_id)
+                    hub.detach(self, room_id)
         self.membership_log.clear()
         await self.send_json(
             {"type": "hello", "user": self.user_brief, "rooms": sorted(self.rooms), "seq": snapshot.seq}
@@ -120,6 +129,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def membership_changed(self, kind: str, room_id: int, seq: int) -> None:
         if not self.live:
             self.membership_log.append((seq, kind, room_id))
+
+    async def reconnect_required(self) -> None:
+        """The hub may have missed events: close so the client reconnects with ?since=."""
+        if self.hub is not None:
+            self.hub.unregister(self)
+            self.hub = None
+        await self.close(code=CLOSE_TRY_AGAIN)
 
     def encode_replayed(self, frame: dict[str, Any]) -> str:
         if not self.wants_html:

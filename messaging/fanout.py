@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 MEMBER_JOINED = "member.joined"
 MEMBER_GONE = frozenset({"member.left", "member.removed"})
-# channels-redis forgets group members after group_expiry (a day); re-joining is idempotent.
+# channels-redis forgets group members after group_expiry (30 min in settings), so a dead
+# process stops receiving; live hubs re-join (idempotent) well before that.
 GROUP_REFRESH_SECONDS = 600
 
 
@@ -41,6 +42,12 @@ class LocalSocket(Protocol):
     async def deliver(self, seq: int | None, text: str) -> None: ...
 
     def membership_changed(self, kind: str, room_id: int, seq: int) -> None: ...
+
+    async def reconnect_required(self) -> None: ...
+
+
+class HubUnavailable(RuntimeError):
+    pass
 
 
 class Hub:
@@ -55,9 +62,17 @@ class Hub:
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
+        """Start the reader once; raise if it cannot subscribe (e.g. Redis is down)."""
+        if self._task is None or self._task.done():
+            self._started = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="parley-hub")
-        await self._started.wait()
+        if self._started.is_set():
+            return
+        started = asyncio.ensure_future(self._started.wait())
+        await asyncio.wait({started, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not self._started.is_set():
+            started.cancel()
+            raise HubUnavailable("the channel layer is unavailable") from self._task.exception()
 
     async def _run(self) -> None:
         layer = get_channel_layer()
@@ -75,9 +90,10 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                # A layer hiccup (e.g. Redis restarting) must not kill delivery for good;
-                # sockets that missed events catch up by seq when they reconnect.
-                logger.exception("hub receive failed; retrying")
+                # Events may have been lost while the layer was unreachable. Local sockets
+                # cannot know what they missed, so ask them to reconnect: they catch up by seq.
+                logger.exception("hub receive failed; asking local sockets to reconnect")
+                await self.drop_all_sockets()
                 await asyncio.sleep(0.5)
                 continue
             kind = message.get("type")
@@ -96,6 +112,11 @@ class Hub:
             if asyncio.get_running_loop().time() > refresh:
                 await layer.group_add(PROCESS_GROUP, self.channel_name)
                 refresh = asyncio.get_running_loop().time() + GROUP_REFRESH_SECONDS
+
+    async def drop_all_sockets(self) -> None:
+        for sockets in list(self.by_user.values()):
+            for socket in list(sockets):
+                await socket.reconnect_required()
 
     # -- registry -------------------------------------------------------------------------------
 

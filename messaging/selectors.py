@@ -12,6 +12,7 @@ from django.db.models import Max, Q
 from accounts.models import User
 from messaging.events import event_frame
 from messaging.models import Event, Message
+from messaging.serialization import message_payload
 from rooms.models import Membership
 from rooms.selectors import membership_get
 
@@ -85,3 +86,18 @@ def events_since(*, user_id: int, room_ids: set[int], since: int) -> CatchUp:
     if len(events) > limit:
         return CatchUp(frames=[], resync=True)
     return CatchUp(frames=[event_frame(e) for e in events], resync=False)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[dict[str, Any]]  # message payloads, oldest first, as the partial renders them
+    has_more: bool
+
+
+def history_page(*, user: User, room_id: int, before: int | None = None, limit: int = 50) -> HistoryPage:
+    """The page of history that ends just before ``before`` (or the newest), oldest first."""
+    newest_first = messages_page(user=user, room_id=room_id, before=before, limit=limit + 1)
+    return HistoryPage(
+        messages=[message_payload(m) for m in reversed(newest_first[:limit])],
+        has_more=len(newest_first) > limit,
+    )

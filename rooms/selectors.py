@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, F, QuerySet
 
 from accounts.models import User
@@ -40,3 +42,37 @@ def membership_get(*, user: User, room_id: int) -> Membership:
 def room_members(*, user: User, room_id: int) -> QuerySet[Membership]:
     membership_get(user=user, room_id=room_id)
     return Membership.objects.filter(room_id=room_id).select_related("user").order_by("user__username")
+
+
+def room_detail(*, user: User, room_id: int) -> Room:
+    """One of the user's rooms with ``member_count``, or RoomNotFound (as for a missing room)."""
+    membership_get(user=user, room_id=room_id)
+    return Room.objects.annotate(member_count=Count("memberships")).get(pk=room_id)
+
+
+def room_label(*, room: Room, user: User) -> str:
+    """What a room is called for ``user``: a DM is named after the *other* participants."""
+    if not room.is_direct:
+        return room.name
+    others = [name for name in room.name.split(", ") if name.lower() != user.username.lower()]
+    return ", ".join(others) or room.name
+
+
+@dataclass(frozen=True)
+class SidebarEntry:
+    room: Room
+    label: str
+
+
+@dataclass(frozen=True)
+class Sidebar:
+    rooms: list[SidebarEntry]  # public and private, most recent activity first
+    directs: list[SidebarEntry]  # DMs and group DMs, most recent activity first
+
+
+def sidebar(*, user: User) -> Sidebar:
+    entries = [SidebarEntry(room=r, label=room_label(room=r, user=user)) for r in rooms_for_user(user=user)]
+    return Sidebar(
+        rooms=[e for e in entries if not e.room.is_direct],
+        directs=[e for e in entries if e.room.is_direct],
+    )

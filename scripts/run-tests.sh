@@ -40,4 +40,11 @@ if [ "$services_up" = 0 ]; then
   echo "SKIPPED pass 2: services not reachable (set DATABASE_URL / REDIS_URL, or start them)"
   exit 0
 fi
+# An aborted earlier run may have left connections to the test database; end them so it can
+# be recreated.
+"$PY" - "$PG_URL" "${TEST_DB_NAME:-test_parley}" <<'PY'
+import sys, psycopg
+with psycopg.connect(sys.argv[1].replace(sys.argv[1].rsplit("/", 1)[1], "postgres"), autocommit=True) as conn:
+    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [sys.argv[2]])
+PY
 DATABASE_URL="$PG_URL" REDIS_URL="$REDIS_TEST_URL" "$PY" -m pytest "$@"

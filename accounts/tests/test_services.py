@@ -27,3 +27,19 @@ def test_tickets_are_stored_hashed():
 def test_login_lookup_is_case_insensitive():
     user = User.objects.create_user(username="MiXeD", password=PASSWORD)
     assert User.objects.get_by_natural_key("mixed") == user
+
+
+def test_theme_is_remembered_and_unknown_themes_refused(django_capture_on_commit_callbacks):
+    from chatsite.exceptions import DomainError
+
+    user = User.objects.create_user(username="painter", password=PASSWORD)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_set_theme(user=user, theme="dark")
+    assert callbacks == []  # a preference: nothing to broadcast
+    user.refresh_from_db()
+    assert user.theme == "dark"
+    with pytest.raises(DomainError) as info:
+        services.user_set_theme(user=user, theme="neon")
+    assert info.value.field == "theme"
+    user.refresh_from_db()
+    assert user.theme == "dark"

@@ -89,3 +89,16 @@ def test_pages_send_csp_without_inline_scripts(browser):
     csp = browser.get("/login/")["Content-Security-Policy"]
     script_src = next(part for part in csp.split(";") if "script-src" in part)
     assert "unsafe-inline" not in script_src
+
+
+def test_theme_toggle_is_remembered(make_user):
+    user = make_user("olga")
+    client = Client()
+    client.force_login(user)
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    assert client.post("/account/theme/", {"theme": "dark"}, **htmx).status_code == 204
+    user.refresh_from_db()
+    assert user.theme == "dark"
+    assert 'data-theme="dark"' in client.get("/").content.decode()
+    assert client.post("/account/theme/", {"theme": "neon"}, **htmx).status_code == 400
+    assert Client().post("/account/theme/", {"theme": "dark"}).status_code == 302

@@ -1,15 +1,171 @@
-"""message_send_many: message_send's rules and rows, one transaction and one broadcast."""
-
 import pytest
+from django.test import override_settings
 
-from messaging import broadcasts, services
+from chatsite.exceptions import NotFound
+from conftest import scheduled_broadcasts
+from messaging import broadcasts, selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
 from messaging.models import Event, Message
 from messaging.serialization import message_payload
 from rooms import services as room_services
 from rooms.exceptions import RoomNotFound
+from rooms.models import Room
 
 pytestmark = pytest.mark.django_db
+
+
+def test_send_persists_records_event_and_schedules_broadcast(
+    make_user, make_room, django_capture_on_commit_callbacks
+):
+    ann = make_user("ann")
+    room = make_room(ann)
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = services.message_send(sender=ann, room_id=room.id, body="  hello  ", client_id="c-1")
+    message = Message.objects.get()
+    assert result.created and result.message == message and message.body == "hello"
+    event = Event.objects.get(type="message.new")
+    assert result.seq == event.seq
+    assert event.payload == {"message": message_payload(message)}
+    assert scheduled_broadcasts(callbacks) == [("event_published", "message.new", None)]
+    assert Room.objects.get().last_activity_at == message.created_at
+
+
+def test_send_is_idempotent_by_client_id(make_user, make_room, django_capture_on_commit_callbacks):
+    ann = make_user()
+    room = make_room(ann)
+    first = services.message_send(sender=ann, room_id=room.id, body="once", client_id="same")
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = services.message_send(sender=ann, room_id=room.id, body="twice?", client_id="same")
+    assert not again.created and again.message.id == first.message.id and again.seq is None
+    assert callbacks == []
+    assert Message.objects.count() == 1
+
+
+def test_client_ids_are_per_sender(make_user, make_room):
+    ann, ben = make_user(), make_user()
+    room = make_room(ann, members=(ben,))
+    services.message_send(sender=ann, room_id=room.id, body="a", client_id="x")
+    services.message_send(sender=ben, room_id=room.id, body="b", client_id="x")
+    assert Message.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "client_id", "field"),
+    [
+        ("", "c", "body"),
+        ("   \n ", "c", "body"),
+        ("x" * 10_001, "c", "body"),
+        (None, "c", "body"),
+        (42, "c", "body"),
+        ("nul\x00byte", "c", "body"),
+        ("ok", "x" * 65, "client_id"),
+        ("ok", 7, "client_id"),
+        ("ok", "tab\tid", "client_id"),
+    ],
+)
+def test_send_rejects_bad_input_and_writes_nothing(make_user, make_room, body, client_id, field):
+    ann = make_user()
+    room = make_room(ann)
+    events_before = Event.objects.count()
+    with pytest.raises(InvalidMessage) as info:
+        services.message_send(sender=ann, room_id=room.id, body=body, client_id=client_id)
+    assert info.value.field == field
+    assert not Message.objects.exists()
+    assert Event.objects.count() == events_before
+
+
+def test_body_of_exactly_max_length_is_accepted(make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    services.message_send(sender=ann, room_id=room.id, body="é" * 10_000, client_id="max")
+    assert len(Message.objects.get().body) == 10_000
+
+
+def test_non_member_and_missing_room_get_the_same_not_found(make_user, make_room):
+    room = make_room()
+    outsider = make_user()
+    errors = []
+    for room_id in (room.id, 999_999):
+        with pytest.raises(NotFound) as info:
+            services.message_send(sender=outsider, room_id=room_id, body="hi", client_id=f"c{room_id}")
+        errors.append((info.value.code, info.value.detail))
+    assert errors[0] == errors[1]
+    assert not Message.objects.exists()
+
+
+@override_settings(SEND_RATE_LIMIT=3)
+def test_send_rate_limit(make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    for i in range(3):
+        services.message_send(sender=ann, room_id=room.id, body="hi", client_id=f"r{i}")
+    with pytest.raises(SendRateLimited):
+        services.message_send(sender=ann, room_id=room.id, body="hi", client_id="r3")
+    assert Message.objects.count() == 3
+
+
+def test_history_pages_by_keyset(make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    ids = [
+        services.message_send(sender=ann, room_id=room.id, body=f"m{i}", client_id=f"h{i}").message.id
+        for i in range(7)
+    ]
+    newest = selectors.messages_page(user=ann, room_id=room.id, limit=3)
+    assert [m.id for m in newest] == ids[:-4:-1]
+    older = selectors.messages_page(user=ann, room_id=room.id, before=newest[-1].id, limit=3)
+    assert [m.id for m in older] == ids[-4:-7:-1]
+    forward = selectors.messages_page(user=ann, room_id=room.id, after=ids[1], limit=2)
+    assert [m.id for m in forward] == ids[2:4]
+
+
+def test_catch_up_is_bounded(make_user, make_room, settings):
+    settings.CATCHUP_MAX_EVENTS = 3
+    ann = make_user()
+    room = make_room(ann)
+    start = selectors.latest_seq()
+    for i in range(3):
+        services.message_send(sender=ann, room_id=room.id, body="x", client_id=f"b{i}")
+    ok = selectors.events_since(user_id=ann.id, room_ids={room.id}, since=start)
+    assert not ok.resync and [f["type"] for f in ok.frames] == ["message.new"] * 3
+    services.message_send(sender=ann, room_id=room.id, body="x", client_id="b3")
+    assert selectors.events_since(user_id=ann.id, room_ids={room.id}, since=start).resync
+    assert selectors.events_since(user_id=ann.id, room_ids={room.id}, since=10**9).resync
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_with_one_client_id_store_one_message(make_user, make_room):
+    import threading
+
+    from django.db import connection
+
+    ann = make_user()
+    room = make_room(ann)
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(services.message_send(sender=ann, room_id=room.id, body="race", client_id="same"))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(r.created for r in results) == [False, False, False, True]
+    assert len({r.message.id for r in results}) == 1
+    assert Message.objects.count() == 1
+    assert Event.objects.filter(type="message.new").count() == 1
+
+
+# --- message_send_many: the group commit behind WebSocket sends ----------------------------
 
 
 @pytest.fixture

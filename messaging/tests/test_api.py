@@ -1,0 +1,103 @@
+import pytest
+
+from messaging.models import Message
+from messaging.serialization import message_payload
+from messaging.serializers import MessageSerializer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_post_and_read_history(auth_api, make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    client = auth_api(ann)
+    created = client.post(
+        f"/api/rooms/{room.id}/messages/", {"body": "hello", "client_id": "a1"}, format="json"
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["body"] == "hello" and body["client_id"] == "a1" and body["sender"]["id"] == ann.id
+    page = client.get(f"/api/rooms/{room.id}/messages/").json()
+    assert page == {"results": [body], "has_more": False}
+
+
+def test_repost_with_same_client_id_returns_original(auth_api, make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    client = auth_api(ann)
+    first = client.post(
+        f"/api/rooms/{room.id}/messages/", {"body": "hello", "client_id": "dup"}, format="json"
+    )
+    second = client.post(
+        f"/api/rooms/{room.id}/messages/", {"body": "hello", "client_id": "dup"}, format="json"
+    )
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == second.json()
+    assert Message.objects.count() == 1
+
+
+def test_history_pagination_params(auth_api, make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    client = auth_api(ann)
+    ids = [
+        client.post(
+            f"/api/rooms/{room.id}/messages/", {"body": f"m{i}", "client_id": f"p{i}"}, format="json"
+        ).json()["id"]
+        for i in range(5)
+    ]
+    page = client.get(f"/api/rooms/{room.id}/messages/?limit=2").json()
+    assert [m["id"] for m in page["results"]] == [ids[4], ids[3]] and page["has_more"]
+    page = client.get(f"/api/rooms/{room.id}/messages/?limit=2&before={ids[3]}").json()
+    assert [m["id"] for m in page["results"]] == [ids[2], ids[1]]
+    page = client.get(f"/api/rooms/{room.id}/messages/?after={ids[2]}").json()
+    assert [m["id"] for m in page["results"]] == [ids[3], ids[4]] and not page["has_more"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-1", "after=abc"])
+def test_history_rejects_bad_params(auth_api, make_user, make_room, query):
+    ann = make_user()
+    room = make_room(ann)
+    assert auth_api(ann).get(f"/api/rooms/{room.id}/messages/?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "data", [{"body": ""}, {"body": "  "}, {"body": "x" * 10_001}, {}, {"body": "ok", "client_id": "x" * 65}]
+)
+def test_post_rejects_bad_input_and_stores_nothing(auth_api, make_user, make_room, data):
+    ann = make_user()
+    room = make_room(ann)
+    response = auth_api(ann).post(f"/api/rooms/{room.id}/messages/", data, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) <= {"body", "client_id"}
+    assert not Message.objects.exists()
+
+
+def test_non_members_get_404_identical_to_missing_room(auth_api, make_user, make_room):
+    room = make_room(kind="public")
+    private = make_room(kind="private")
+    outsider = auth_api(make_user())
+    answers = set()
+    for room_id in (room.id, private.id, 987_654):
+        for method, url, data in [
+            ("get", f"/api/rooms/{room_id}/messages/", None),
+            ("post", f"/api/rooms/{room_id}/messages/", {"body": "hi", "client_id": f"n{room_id}"}),
+            ("get", f"/api/rooms/{room_id}/", None),
+            ("get", f"/api/rooms/{room_id}/members/", None),
+        ]:
+            response = getattr(outsider, method)(url, data, format="json") if data else outsider.get(url)
+            answers.add((response.status_code, response.content))
+    assert answers == {(404, b'{"detail":"Not found.","code":"not_found"}')}
+    assert not Message.objects.exists()
+
+
+def test_anonymous_gets_401(api, make_room):
+    room = make_room()
+    assert api.get(f"/api/rooms/{room.id}/messages/").status_code == 401
+
+
+def test_documented_message_shape_matches_payload(make_user, make_room, auth_api):
+    ann = make_user()
+    room = make_room(ann)
+    auth_api(ann).post(f"/api/rooms/{room.id}/messages/", {"body": "x", "client_id": "s"}, format="json")
+    assert set(message_payload(Message.objects.get())) == set(MessageSerializer().fields)

@@ -1,0 +1,290 @@
+"""The /ws/ protocol, frame by frame, through the real ASGI application."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async as db
+from channels.testing import WebsocketCommunicator
+from django.test import override_settings
+
+from accounts.services import ws_ticket_issue
+from chatsite.asgi import application
+from messaging import services
+from messaging.models import Message
+from rooms import services as rooms
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(user, query: str = "") -> WebsocketCommunicator:
+    ticket = await db(ws_ticket_issue)(user=user)
+    communicator = WebsocketCommunicator(application, f"/ws/?ticket={ticket}{query}")
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def hello(communicator: WebsocketCommunicator) -> dict:
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "hello"
+    return frame
+
+
+async def frames(communicator: WebsocketCommunicator, count: int) -> list[dict]:
+    return [await communicator.receive_json_from(timeout=5) for _ in range(count)]
+
+
+async def assert_still_open(communicator: WebsocketCommunicator) -> None:
+    await communicator.send_json_to({"type": "ping", "ref": 7})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "ref": 7}
+
+
+@pytest.fixture
+async def pair(make_user, make_room):
+    """ann (owner) and ben in room General, both connected."""
+    ann = await db(make_user)("ann")
+    ben = await db(make_user)("ben")
+    room = await db(make_room)(ann, name="General", members=(ben,))
+    ws_ann = await connect(ann)
+    ws_ben = await connect(ben)
+    await hello(ws_ann)
+    await hello(ws_ben)
+    yield ann, ben, room, ws_ann, ws_ben
+    await ws_ann.disconnect()
+    await ws_ben.disconnect()
+
+
+async def test_hello_lists_rooms_and_seq(make_user, make_room):
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann)
+    ws = await connect(ann)
+    frame = await hello(ws)
+    assert frame["user"] == {"id": ann.id, "username": "ann"}
+    assert frame["rooms"] == [room.id] and frame["seq"] >= 1
+    await ws.disconnect()
+
+
+async def test_message_reaches_every_member_and_sender_gets_ack(pair):
+    _, _, room, ws_ann, ws_ben = pair
+    await ws_ann.send_json_to({"type": "message.send", "room": room.id, "body": "hi ben", "client_id": "c1"})
+    got = {f["type"]: f for f in await frames(ws_ann, 2)}
+    new = got["message.new"]
+    assert new["message"]["body"] == "hi ben" and new["message"]["sender"]["username"] == "ann"
+    assert new["message"]["client_id"] == "c1" and new["message"]["room"] == room.id
+    assert set(new["message"]) >= {"id", "room", "sender", "body", "created_at", "client_id"}
+    assert got["message.ack"]["seq"] == new["seq"] and got["message.ack"]["duplicate"] is False
+    assert await ws_ben.receive_json_from(timeout=5) == new
+    assert await db(Message.objects.count)() == 1
+
+
+async def test_html_variant_renders_the_partial_with_body_escaped(make_user, make_room):
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann)
+    ws = await connect(ann, "&html=1")
+    await hello(ws)
+    body = '<script>alert(1)</script><a hx-get="/x">x</a>'
+    await ws.send_json_to({"type": "message.send", "room": room.id, "body": body, "client_id": "h"})
+    new = next(f for f in await frames(ws, 2) if f["type"] == "message.new")
+    assert "<script>" not in new["html"] and "&lt;script&gt;" in new["html"]
+    assert 'hx-get="/x"' not in new["html"]
+    assert new["message"]["body"] == body
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_frame"),
+        ('"text"', "invalid_frame"),
+        ("{}", "unknown_type"),
+        ('{"type": "message.explode"}', "unknown_type"),
+        ('{"type": "message.send", "room": "1", "body": "x", "client_id": "a"}', "invalid_room"),
+        ('{"type": "message.send", "room": true, "body": "x", "client_id": "a"}', "invalid_room"),
+        ('{"type": "message.send", "room": ROOM, "body": "x"}', "invalid_client_id"),
+        ('{"type": "message.send", "room": ROOM, "body": "x", "client_id": ""}', "invalid_client_id"),
+        ('{"type": "message.send", "room": ROOM, "client_id": "a"}', "invalid_message"),
+        ('{"type": "message.send", "room": ROOM, "body": "   ", "client_id": "a"}', "invalid_message"),
+        ('{"type": "message.send", "room": ROOM, "body": 5, "client_id": "a"}', "invalid_message"),
+        ('{"type": "message.send", "room": ROOM, "body": "LONG", "client_id": "a"}', "invalid_message"),
+        ('{"type": "message.send", "room": ROOM, "body": "x", "client_id": "ID65"}', "invalid_message"),
+        ('{"type": "message.send", "room": 999999, "body": "x", "client_id": "a"}', "not_found"),
+        ("HUGE", "frame_too_large"),
+    ],
+)
+async def test_bad_frames_get_an_error_frame_store_nothing_and_keep_the_socket(pair, raw, code):
+    _, _, room, ws_ann, ws_ben = pair
+    raw = (
+        raw.replace("ROOM", str(room.id))
+        .replace("LONG", "x" * 10_001)
+        .replace("ID65", "i" * 65)
+        .replace("HUGE", json.dumps({"type": "ping", "pad": "x" * 70_000}))
+    )
+    await ws_ann.send_to(text_data=raw)
+    error = await ws_ann.receive_json_from(timeout=5)
+    assert error["type"] == "error" and error["code"] == code and error["detail"]
+    await assert_still_open(ws_ann)
+    assert await ws_ben.receive_nothing(timeout=0.2)
+    assert await db(Message.objects.count)() == 0
+
+
+async def test_error_frame_echoes_client_id(pair):
+    _, _, room, ws_ann, _ = pair
+    await ws_ann.send_json_to({"type": "message.send", "room": room.id, "body": "", "client_id": "mine"})
+    assert (await ws_ann.receive_json_from(timeout=5))["client_id"] == "mine"
+
+
+async def test_binary_frames_are_refused_politely(pair):
+    _, _, _, ws_ann, _ = pair
+    await ws_ann.send_to(bytes_data=b"\x00\x01")
+    assert (await ws_ann.receive_json_from(timeout=5))["code"] == "unsupported_frame"
+    await assert_still_open(ws_ann)
+
+
+async def test_room_user_is_not_in_answers_like_a_missing_room(pair, make_user, make_room):
+    _, _, _, ws_ann, _ = pair
+    other_room = await db(make_room)(await db(make_user)("cat"), name="Elsewhere")
+    answers = []
+    for room_id in (other_room.id, 424242):
+        await ws_ann.send_json_to({"type": "message.send", "room": room_id, "body": "x", "client_id": "q"})
+        answers.append(await ws_ann.receive_json_from(timeout=5))
+    assert answers[0] == answers[1] and answers[0]["code"] == "not_found"
+    assert await db(Message.objects.count)() == 0
+
+
+@override_settings(SEND_RATE_LIMIT=2)
+async def test_rate_limit_is_an_error_frame(pair):
+    _, _, room, ws_ann, _ = pair
+    for i in range(2):
+        await ws_ann.send_json_to(
+            {"type": "message.send", "room": room.id, "body": "x", "client_id": f"r{i}"}
+        )
+        await frames(ws_ann, 2)
+    await ws_ann.send_json_to({"type": "message.send", "room": room.id, "body": "x", "client_id": "r2"})
+    error = await ws_ann.receive_json_from(timeout=5)
+    assert (error["type"], error["code"], error["client_id"]) == ("error", "rate_limited", "r2")
+    await assert_still_open(ws_ann)
+    assert await db(Message.objects.count)() == 2
+
+
+async def test_resending_a_client_id_is_acknowledged_not_duplicated(pair):
+    _, _, room, ws_ann, ws_ben = pair
+    frame = {"type": "message.send", "room": room.id, "body": "once", "client_id": "same"}
+    await ws_ann.send_json_to(frame)
+    first = {f["type"]: f for f in await frames(ws_ann, 2)}
+    await ws_ben.receive_json_from(timeout=5)
+    await ws_ann.send_json_to(frame)
+    ack = await ws_ann.receive_json_from(timeout=5)
+    assert ack["type"] == "message.ack" and ack["duplicate"] is True
+    assert ack["message"]["id"] == first["message.new"]["message"]["id"]
+    assert await ws_ben.receive_nothing(timeout=0.2)
+    assert await db(Message.objects.count)() == 1
+
+
+async def test_catch_up_replays_in_order_then_goes_live(make_user, make_room):
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, members=(ben,))
+    ws = await connect(ben)
+    since = (await hello(ws))["seq"]
+    await ws.disconnect()
+    for i in range(5):
+        await db(services.message_send)(sender=ann, room_id=room.id, body=f"missed {i}", client_id=f"m{i}")
+    ws = await connect(ben, f"&since={since}")
+    await hello(ws)
+    replayed = await frames(ws, 5)
+    assert [f["message"]["body"] for f in replayed] == [f"missed {i}" for i in range(5)]
+    assert [f["seq"] for f in replayed] == sorted(f["seq"] for f in replayed)
+    assert await ws.receive_nothing(timeout=0.2)
+    await db(services.message_send)(sender=ann, room_id=room.id, body="live", client_id="live")
+    live = await ws.receive_json_from(timeout=5)
+    assert live["message"]["body"] == "live" and live["seq"] > replayed[-1]["seq"]
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
+
+
+async def test_too_old_cursor_gets_resync(make_user, make_room, settings):
+    settings.CATCHUP_MAX_EVENTS = 2
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann)
+    for i in range(3):
+        await db(services.message_send)(sender=ann, room_id=room.id, body="x", client_id=f"o{i}")
+    ws = await connect(ann, "&since=0")
+    await hello(ws)
+    assert (await ws.receive_json_from(timeout=5))["type"] == "resync"
+    await assert_still_open(ws)
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("since", ["-1", "abc", "1e5", "9" * 30])
+async def test_invalid_cursor_gets_error_then_a_live_socket(make_user, since):
+    ann = await db(make_user)("ann")
+    ws = await connect(ann, f"&since={since}")
+    error = await ws.receive_json_from(timeout=5)
+    assert (error["type"], error["code"]) == ("error", "invalid_since")
+    await hello(ws)
+    await assert_still_open(ws)
+    await ws.disconnect()
+
+
+async def test_joining_takes_effect_on_an_open_socket(make_user, make_room):
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann)
+    ws_ben = await connect(ben)
+    assert (await hello(ws_ben))["rooms"] == []
+    await db(rooms.room_join)(user=ben, room_id=room.id)
+    joined = await ws_ben.receive_json_from(timeout=5)
+    assert joined["type"] == "member.joined" and joined["user"]["id"] == ben.id
+    await db(services.message_send)(sender=ann, room_id=room.id, body="welcome", client_id="w")
+    assert (await ws_ben.receive_json_from(timeout=5))["message"]["body"] == "welcome"
+    await ws_ben.send_json_to({"type": "message.send", "room": room.id, "body": "thanks", "client_id": "t"})
+    assert {f["type"] for f in await frames(ws_ben, 2)} == {"message.new", "message.ack"}
+    await ws_ben.disconnect()
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+async def test_removed_or_leaving_member_receives_nothing_after(pair, how):
+    ann, ben, room, ws_ann, ws_ben = pair
+    if how == "removed":
+        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+    else:
+        await db(rooms.room_leave)(user=ben, room_id=room.id)
+    gone = await ws_ben.receive_json_from(timeout=5)
+    assert gone["type"] == f"member.{how}" and gone["user"]["id"] == ben.id
+    assert (await ws_ann.receive_json_from(timeout=5))["type"] == f"member.{how}"
+    await db(services.message_send)(sender=ann, room_id=room.id, body="secret", client_id="s")
+    assert (await ws_ann.receive_json_from(timeout=5))["type"] in {"message.new", "message.ack"}
+    assert await ws_ben.receive_nothing(timeout=0.3)
+    await ws_ben.send_json_to({"type": "message.send", "room": room.id, "body": "hey", "client_id": "h"})
+    assert (await ws_ben.receive_json_from(timeout=5))["code"] == "not_found"
+
+
+async def test_dm_reaches_only_its_participants(make_user):
+    ann, ben, cat = await db(make_user)("ann"), await db(make_user)("ben"), await db(make_user)("cat")
+    sockets = {u.username: await connect(u) for u in (ann, ben, cat)}
+    for ws in sockets.values():
+        await hello(ws)
+    room, _ = await db(rooms.dm_open)(user=ann, usernames=["ben"])
+    await db(services.message_send)(sender=ann, room_id=room.id, body="psst", client_id="d")
+    # Each participant's socket is attached by the event about them, so it sees joins from then on.
+    ann_frames = await frames(sockets["ann"], 3)
+    assert [f["type"] for f in ann_frames] == ["member.joined", "member.joined", "message.new"]
+    ben_frames = await frames(sockets["ben"], 2)
+    assert [f["type"] for f in ben_frames] == ["member.joined", "message.new"]
+    assert ben_frames[0]["user"]["id"] == ben.id and ben_frames[0]["room"]["kind"] == "direct"
+    assert await sockets["cat"].receive_nothing(timeout=0.3)
+    for ws in sockets.values():
+        await ws.disconnect()
+
+
+async def test_every_socket_of_a_user_receives(make_user, make_room):
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann)
+    tabs = [await connect(ann), await connect(ann)]
+    for ws in tabs:
+        await hello(ws)
+    await db(services.message_send)(sender=ann, room_id=room.id, body="both", client_id="b")
+    for ws in tabs:
+        assert (await ws.receive_json_from(timeout=5))["message"]["body"] == "both"
+        await ws.disconnect()

@@ -1,0 +1,144 @@
+"""The chat pages and the message htmx endpoints."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from chatsite.middleware import CONTENT_SECURITY_POLICY
+from messaging.models import Message
+from messaging.selectors import latest_seq
+from messaging.services import message_send
+from rooms import services
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+MISSING = 999_999
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("olga", display_name="Olga K")
+
+
+@pytest.fixture
+def room(owner):
+    return services.room_create(creator=owner, name="General", description="all hands")
+
+
+@pytest.fixture
+def logged_in(client):
+    """The test client, logged in as the given user."""
+
+    def log_in(user: User) -> Client:
+        client.force_login(user)
+        return client
+
+    return log_in
+
+
+@pytest.fixture(autouse=True)
+def _no_send_limit(settings):
+    settings.SEND_RATE_LIMIT = 10_000
+
+
+def fill(room, sender, count: int) -> list[int]:
+    return [
+        message_send(sender=sender, room_id=room.id, body=f"message {i}").message.id for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [("get", "/"), ("get", "/r/1/"), ("get", "/r/1/history/?before=5"), ("post", "/r/1/send/")],
+)
+def test_anonymous_visitors_are_sent_to_log_in(method, url):
+    response = getattr(Client(), method)(url, **HTMX)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/r/{}/", {}),
+        ("get", "/r/{}/history/", {"before": "100"}),
+        ("post", "/r/{}/send/", {"body": "x"}),
+    ],
+)
+def test_non_members_get_the_same_404_as_for_a_missing_room(
+    logged_in, make_user, owner, room, method, url, data
+):
+    private = services.room_create(creator=owner, name="Secret", kind="private")
+    outsider = logged_in(make_user("mallory"))
+    missing = getattr(outsider, method)(url.format(MISSING), data, **HTMX)
+    assert missing.status_code == 404
+    for room_id in (room.id, private.id):
+        response = getattr(outsider, method)(url.format(room_id), data, **HTMX)
+        assert response.status_code == 404
+        assert response.content == missing.content
+    assert not Message.objects.exists()
+
+
+def test_room_page_shows_latest_50_oldest_first_with_the_seq_read_first(logged_in, owner, room):
+    ids = fill(room, owner, 60)
+    response = logged_in(owner).get(f"/r/{room.id}/")
+    html = response.content.decode()
+    shown = [int(i) for i in re.findall(r'id="msg-(\d+)"', html)]
+    assert shown == ids[-50:]
+    assert f'data-seq="{latest_seq()}"' in html
+    assert f'hx-get="/r/{room.id}/history/?before={ids[-50]}"' in html
+    assert "all hands" in html and 'id="member-count"' in html
+    # The optimistic copy is cloned from the message partial, rendered blank for this user.
+    assert '<template id="pending-message"><li class="message"' in html
+
+
+def test_history_fragment_pages_back_by_keyset(logged_in, owner, room):
+    ids = fill(room, owner, 60)
+    client = logged_in(owner)
+    response = client.get(f"/r/{room.id}/history/", {"before": ids[-50]}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert [int(i) for i in re.findall(r'id="msg-(\d+)"', html)] == ids[:10]
+    assert "history-more" not in html  # nothing older
+    assert client.get(f"/r/{room.id}/history/", {"before": "x"}, **HTMX).status_code == 400
+
+
+def test_message_bodies_are_escaped(logged_in, owner, room):
+    message_send(sender=owner, room_id=room.id, body='<script>alert(1)</script> <b hx-get="/x">b</b>')
+    html = logged_in(owner).get(f"/r/{room.id}/").content.decode()
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'hx-get="/x"' not in html and "hx-get=&quot;/x&quot;" in html
+
+
+def test_send_form_calls_message_send_and_returns_only_the_cleared_composer(logged_in, owner, room):
+    client = logged_in(owner)
+    response = client.post(f"/r/{room.id}/send/", {"body": "hello", "client_id": "c-1"}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<form id="composer"') and "hello" not in html
+    message = Message.objects.get()
+    assert (message.body, message.client_id) == ("hello", "c-1")
+    # A retry with the same client_id is idempotent.
+    client.post(f"/r/{room.id}/send/", {"body": "hello", "client_id": "c-1"}, **HTMX)
+    assert Message.objects.count() == 1
+    response = client.post(f"/r/{room.id}/send/", {"body": "   "}, **HTMX)
+    assert response.status_code == 400 and b"must not be empty" in response.content
+    response = client.post(f"/r/{room.id}/send/", {"body": "no js"})
+    assert response.status_code == 302 and response["Location"] == f"/r/{room.id}/"
+
+
+def test_pages_carry_csp_without_inline_scripts(logged_in, owner, room):
+    message_send(sender=owner, room_id=room.id, body="hi")
+    client = logged_in(owner)
+    for url in ("/", f"/r/{room.id}/", "/rooms/new/", "/rooms/browse/", "/dm/new/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+        html = response.content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
+        assert not re.search(r"\son[a-z]+=|hx-on", html), url

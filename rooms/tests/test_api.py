@@ -1,0 +1,73 @@
+import pytest
+
+from rooms.models import Membership, Room
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_list_and_browse(auth_api, make_user):
+    ann = make_user("ann")
+    client = auth_api(ann)
+    created = client.post("/api/rooms/", {"name": "General", "description": "all"}, format="json")
+    assert created.status_code == 201
+    assert created.json()["kind"] == "public" and created.json()["member_count"] == 1
+    client.post("/api/rooms/", {"name": "Secret", "kind": "private"}, format="json")
+    mine = client.get("/api/rooms/").json()
+    assert {r["name"] for r in mine["results"]} == {"General", "Secret"}
+    other = auth_api(make_user())
+    assert other.get("/api/rooms/").json()["results"] == []
+    browse = other.get("/api/rooms/?public=1").json()
+    assert [r["name"] for r in browse["results"]] == ["General"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"name": ""}, {"name": "x" * 81}, {"name": "ok", "kind": "direct"}, {"name": "ok", "kind": "nope"}],
+)
+def test_create_rejects_bad_input(auth_api, data):
+    response = auth_api().post("/api/rooms/", data, format="json")
+    assert response.status_code == 400
+    assert not Room.objects.exists()
+
+
+def test_join_leave_members(auth_api, make_user):
+    ann, ben = make_user("ann"), make_user("ben")
+    room_id = auth_api(ann).post("/api/rooms/", {"name": "General"}, format="json").json()["id"]
+    ben_client = auth_api(ben)
+    assert ben_client.post(f"/api/rooms/{room_id}/join/").status_code == 200
+    members = ben_client.get(f"/api/rooms/{room_id}/members/").json()
+    assert [(m["username"], m["role"]) for m in members] == [("ann", "owner"), ("ben", "member")]
+    assert ben_client.post(f"/api/rooms/{room_id}/leave/").status_code == 204
+    assert ben_client.get(f"/api/rooms/{room_id}/").status_code == 404
+
+
+def test_invite_and_remove(auth_api, make_user):
+    ann, ben, cat = make_user("ann"), make_user("ben"), make_user("cat")
+    ann_client = auth_api(ann)
+    room_id = ann_client.post("/api/rooms/", {"name": "Secret", "kind": "private"}, format="json").json()[
+        "id"
+    ]
+    assert auth_api(ben).post(f"/api/rooms/{room_id}/join/").status_code == 404
+    added = ann_client.post(f"/api/rooms/{room_id}/members/", {"username": "ben"}, format="json")
+    assert added.status_code == 201 and added.json()["username"] == "ben"
+    assert (
+        auth_api(ben).post(f"/api/rooms/{room_id}/members/", {"username": "cat"}, format="json").status_code
+        == 403
+    )
+    unknown = ann_client.post(f"/api/rooms/{room_id}/members/", {"username": "ghost"}, format="json")
+    assert unknown.status_code == 400 and "username" in unknown.json()
+    assert ann_client.delete(f"/api/rooms/{room_id}/members/{ben.id}/").status_code == 204
+    assert not Membership.objects.filter(user=ben).exists()
+    assert auth_api(cat).delete(f"/api/rooms/{room_id}/members/{ann.id}/").status_code == 404
+
+
+def test_dm_200_existing_201_new(auth_api, make_user):
+    ann, ben = make_user("ann"), make_user("ben")
+    first = auth_api(ann).post("/api/dms/", {"usernames": ["ben"]}, format="json")
+    assert first.status_code == 201 and first.json()["kind"] == "direct"
+    second = auth_api(ben).post("/api/dms/", {"usernames": ["ann"]}, format="json")
+    assert second.status_code == 200 and second.json()["id"] == first.json()["id"]
+    assert auth_api(ann).post("/api/dms/", {"usernames": []}, format="json").status_code == 400
+    assert auth_api(ann).post("/api/dms/", {"usernames": ["ghost"]}, format="json").status_code == 400
+    assert Room.objects.filter(kind="direct").count() == 1
+    assert auth_api(ann).get("/api/rooms/?public=1").json()["results"] == []

@@ -1,0 +1,146 @@
+import pytest
+
+from chatsite.exceptions import NotFound, PermissionDenied
+from conftest import scheduled_broadcasts
+from messaging.models import Event
+from rooms import services
+from rooms.exceptions import InvalidRoom, UnknownUser
+from rooms.models import Membership, Room
+
+pytestmark = pytest.mark.django_db
+
+
+def test_room_create_makes_creator_owner_and_broadcasts_join(make_user, django_capture_on_commit_callbacks):
+    owner = make_user("olga")
+    with django_capture_on_commit_callbacks() as callbacks:
+        room = services.room_create(
+            creator=owner, name="  Design Team ", kind="private", description="pixels"
+        )
+    assert (room.name, room.kind, room.slug) == ("Design Team", "private", "design-team")
+    assert Membership.objects.get(room=room).role == "owner"
+    assert scheduled_broadcasts(callbacks) == [("event_published", "member.joined", owner.id)]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "field"),
+    [("", "public", "name"), ("x" * 81, "public", "name"), ("ok", "direct", "kind")],
+)
+def test_room_create_rejects_bad_input_and_writes_nothing(make_user, name, kind, field):
+    with pytest.raises(InvalidRoom) as info:
+        services.room_create(creator=make_user(), name=name, kind=kind)
+    assert info.value.field == field
+    assert not Room.objects.exists()
+    assert not Event.objects.exists()
+
+
+def test_slugs_stay_unique(make_user):
+    first = services.room_create(creator=make_user(), name="General")
+    second = services.room_create(creator=make_user(), name="General")
+    assert first.slug == "general"
+    assert second.slug.startswith("general-") and second.slug != first.slug
+
+
+def test_join_public_room_once(make_user, make_room, django_capture_on_commit_callbacks):
+    room = make_room()
+    user = make_user()
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.room_join(user=user, room_id=room.id)
+        services.room_join(user=user, room_id=room.id)
+    assert Membership.objects.filter(room=room, user=user).count() == 1
+    assert scheduled_broadcasts(callbacks) == [("event_published", "member.joined", user.id)]
+
+
+def test_private_and_missing_rooms_cannot_be_joined_and_look_the_same(make_user, make_room):
+    private = make_room(kind="private")
+    user = make_user()
+    for room_id in (private.id, 999_999):
+        with pytest.raises(NotFound) as info:
+            services.room_join(user=user, room_id=room_id)
+        assert info.value.detail == "Not found."
+
+
+def test_private_room_invites_only_by_owner_or_admin(make_user, make_room):
+    owner, member, guest = make_user(), make_user(), make_user()
+    room = make_room(owner, kind="private", members=(member,))
+    with pytest.raises(PermissionDenied):
+        services.member_add(actor=member, room_id=room.id, username=guest.username)
+    with pytest.raises(NotFound):
+        services.member_add(actor=guest, room_id=room.id, username=guest.username)
+    services.member_add(actor=owner, room_id=room.id, username=guest.username.upper())
+    assert Membership.objects.filter(room=room, user=guest).exists()
+
+
+def test_public_room_members_can_add_others(make_user, make_room):
+    owner, member, friend = make_user(), make_user(), make_user()
+    room = make_room(owner, members=(member,))
+    services.member_add(actor=member, room_id=room.id, username=friend.username)
+    assert Membership.objects.filter(room=room, user=friend).exists()
+
+
+def test_add_unknown_user(make_user, make_room):
+    room = make_room()
+    owner = room.created_by
+    with pytest.raises(UnknownUser):
+        services.member_add(actor=owner, room_id=room.id, username="nobody")
+
+
+def test_remove_member_records_removal(make_user, make_room, django_capture_on_commit_callbacks):
+    owner, member = make_user(), make_user()
+    room = make_room(owner, members=(member,))
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.member_remove(actor=owner, room_id=room.id, user_id=member.id)
+    assert not Membership.objects.filter(room=room, user=member).exists()
+    assert scheduled_broadcasts(callbacks) == [("event_published", "member.removed", member.id)]
+    assert Event.objects.filter(type="member.removed").get().payload["by"]["id"] == owner.id
+
+
+def test_members_cannot_remove_and_admins_cannot_remove_owners(make_user, make_room):
+    owner, admin, member = make_user(), make_user(), make_user()
+    room = make_room(owner, members=(admin, member))
+    Membership.objects.filter(room=room, user=admin).update(role="admin")
+    with pytest.raises(PermissionDenied):
+        services.member_remove(actor=member, room_id=room.id, user_id=admin.id)
+    with pytest.raises(PermissionDenied):
+        services.member_remove(actor=admin, room_id=room.id, user_id=owner.id)
+    services.member_remove(actor=admin, room_id=room.id, user_id=member.id)
+    assert Membership.objects.filter(room=room).count() == 2
+
+
+def test_leave_hands_ownership_on(make_user, make_room, django_capture_on_commit_callbacks):
+    owner, member = make_user(), make_user()
+    room = make_room(owner, members=(member,))
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.room_leave(user=owner, room_id=room.id)
+    assert Membership.objects.get(room=room).role == "owner"
+    assert scheduled_broadcasts(callbacks) == [("event_published", "member.left", owner.id)]
+    with pytest.raises(NotFound):
+        services.room_leave(user=owner, room_id=room.id)
+
+
+def test_dm_get_or_create_is_one_room_per_participant_set(make_user, django_capture_on_commit_callbacks):
+    ann, ben, cat = make_user("ann"), make_user("ben"), make_user("cat")
+    with django_capture_on_commit_callbacks() as callbacks:
+        room, created = services.dm_open(user=ann, usernames=["BEN"])
+    assert created and room.kind == "direct"
+    assert sorted(scheduled_broadcasts(callbacks)) == sorted(
+        [("event_published", "member.joined", ann.id), ("event_published", "member.joined", ben.id)]
+    )
+    again, created_again = services.dm_open(user=ben, usernames=["ann", "ben"])
+    assert (again, created_again) == (room, False)
+    group, created_group = services.dm_open(user=cat, usernames=["ann", "ben"])
+    assert created_group and group != room
+    assert set(group.memberships.values_list("user__username", flat=True)) == {"ann", "ben", "cat"}
+    with pytest.raises(PermissionDenied):
+        services.room_leave(user=ann, room_id=room.id)
+
+
+def test_dm_validation(make_user):
+    ann = make_user("ann")
+    with pytest.raises(InvalidRoom):
+        services.dm_open(user=ann, usernames=["ann"])
+    with pytest.raises(UnknownUser):
+        services.dm_open(user=ann, usernames=["ghost"])
+    others = [make_user(f"p{i}").username for i in range(10)]
+    with pytest.raises(InvalidRoom):
+        services.dm_open(user=ann, usernames=others)
+    assert not Room.objects.exists()

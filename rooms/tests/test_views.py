@@ -1,0 +1,178 @@
+"""htmx/template views of rooms: members get pages and fragments, non-members a 404 identical
+to a missing room's, anonymous visitors the log-in page."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from messaging.models import Message
+from messaging.services import message_send
+from rooms import services
+from rooms.models import Membership, Room
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+MISSING = 999_999
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("olga")
+
+
+@pytest.fixture
+def room(owner):
+    return services.room_create(creator=owner, name="General", description="all hands")
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# (method, url template, data): every room-scoped endpoint.
+ROOM_ENDPOINTS = [
+    ("get", "/rooms/{}/members/", {}),
+    ("post", "/rooms/{}/members/", {"username": "olga"}),
+    ("get", "/rooms/{}/invite-search/", {"q": "ol"}),
+    ("post", "/rooms/{}/leave/", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "data"), ROOM_ENDPOINTS)
+def test_non_members_get_the_same_404_as_for_a_missing_room(make_user, room, method, url, data):
+    outsider = client_for(make_user("mallory"))
+    private = services.room_create(creator=room.created_by, name="Secret", kind="private")
+    for room_id in (room.id, private.id, MISSING):
+        response = getattr(outsider, method)(url.format(room_id), data, **HTMX)
+        assert response.status_code == 404
+        assert response.content == outsider.get(f"/rooms/{MISSING}/members/", **HTMX).content
+    assert not Membership.objects.filter(user__username="mallory").exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/rooms/sidebar/"),
+        ("get", "/rooms/new/"),
+        ("post", "/rooms/new/"),
+        ("get", "/rooms/browse/"),
+        ("post", "/rooms/1/join/"),
+        ("post", "/rooms/1/leave/"),
+        ("get", "/rooms/1/members/"),
+        ("post", "/rooms/1/members/"),
+        ("get", "/rooms/1/invite-search/"),
+        ("get", "/dm/new/"),
+        ("post", "/dm/new/"),
+        ("get", "/dm/search/"),
+    ],
+)
+def test_anonymous_visitors_are_sent_to_log_in(method, url):
+    response = getattr(Client(), method)(url, **HTMX)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+def test_sidebar_fragment_lists_rooms_and_dms_most_recent_first(owner, make_user, room):
+    make_user("bob")
+    quiet = services.room_create(creator=owner, name="Quiet")
+    dm, _ = services.dm_open(user=owner, usernames=["bob"])
+    message_send(sender=owner, room_id=room.id, body="hi")
+    response = client_for(owner).get(f"/rooms/sidebar/?current={room.id}", **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert html.index("General") < html.index("Quiet")
+    assert f'id="sidebar-room-{dm.id}"' in html and ">bob<" in html  # a DM is named after the others
+    assert 'aria-current="page"' in html.split(f'id="sidebar-room-{room.id}"')[1].split("</li>")[0]
+    assert quiet.name in html
+
+
+def test_create_public_and_private_rooms(owner):
+    client = client_for(owner)
+    response = client.post("/rooms/new/", {"name": "Ops", "description": "pager", "kind": "private"})
+    created = Room.objects.get(name="Ops")
+    assert response.status_code == 302 and response["Location"] == f"/r/{created.id}/"
+    assert created.kind == "private"
+    response = client.post("/rooms/new/", {"name": "", "kind": "public"})
+    assert response.status_code == 400
+    assert b"Room name must be" in response.content
+    response = client.post("/rooms/new/", {"name": "Town", "kind": "public"}, **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/r/{Room.objects.get(name='Town').id}/"
+
+
+def test_browse_lists_public_rooms_and_filters_with_active_search(owner, make_user, room):
+    services.room_create(creator=owner, name="Random")
+    services.room_create(creator=owner, name="Hidden", kind="private")
+    client = client_for(make_user("bob"))
+    page = client.get("/rooms/browse/").content.decode()
+    assert "General" in page and "Random" in page and "Hidden" not in page
+    fragment = client.get("/rooms/browse/", {"q": "ran"}, **HTMX).content.decode()
+    assert "Random" in fragment and "General" not in fragment and "<html" not in fragment
+
+
+def test_join_public_room_but_not_a_private_one(owner, make_user, room):
+    bob = make_user("bob")
+    client = client_for(bob)
+    response = client.post(f"/rooms/{room.id}/join/")
+    assert response.status_code == 302 and response["Location"] == f"/r/{room.id}/"
+    assert Membership.objects.filter(user=bob, room=room).exists()
+    private = services.room_create(creator=owner, name="Secret", kind="private")
+    assert client.post(f"/rooms/{private.id}/join/").status_code == 404
+    assert client.post(f"/rooms/{MISSING}/join/").status_code == 404
+
+
+def test_leave_room_redirects_home_and_dms_cannot_be_left(owner, make_user, room):
+    bob = make_user("bob")
+    services.room_join(user=bob, room_id=room.id)
+    client = client_for(bob)
+    response = client.post(f"/rooms/{room.id}/leave/", **HTMX)
+    assert response.status_code == 200 and response["HX-Redirect"] == "/"
+    assert not Membership.objects.filter(user=bob, room=room).exists()
+    dm, _ = services.dm_open(user=bob, usernames=["olga"])
+    assert client.post(f"/rooms/{dm.id}/leave/").status_code == 403
+
+
+def test_members_panel_invite_and_search(owner, make_user, room):
+    make_user("bobby")
+    make_user("bob")
+    client = client_for(owner)
+    panel = client.get(f"/rooms/{room.id}/members/", **HTMX).content.decode()
+    assert "olga" in panel and 'id="member-count"' in panel and "hx-swap-oob" in panel
+    results = client.get(f"/rooms/{room.id}/invite-search/", {"q": "BO"}, **HTMX).content.decode()
+    assert 'value="bob"' in results and 'value="bobby"' in results and "olga" not in results
+    panel = client.post(f"/rooms/{room.id}/members/", {"username": "bob"}, **HTMX).content.decode()
+    assert Membership.objects.filter(room=room, user__username="bob").exists()
+    assert ">2</span>" in panel
+    panel = client.post(f"/rooms/{room.id}/members/", {"username": "nobody"}, **HTMX).content.decode()
+    assert "No such user" in panel
+
+
+def test_members_of_private_rooms_cannot_invite_unless_admin(owner, make_user):
+    private = services.room_create(creator=owner, name="Secret", kind="private")
+    services.member_add(actor=owner, room_id=private.id, username=make_user("bob").username)
+    make_user("carol")
+    bob = User.objects.get(username="bob")
+    panel = client_for(bob).post(f"/rooms/{private.id}/members/", {"username": "carol"}, **HTMX)
+    assert b"Only owners and admins" in panel.content
+    assert not Membership.objects.filter(room=private, user__username="carol").exists()
+
+
+def test_dm_search_and_start(owner, make_user):
+    make_user("bob")
+    make_user("bert")
+    client = client_for(owner)
+    results = client.get("/dm/search/", {"q": "b"}, **HTMX).content.decode()
+    assert 'value="bob"' in results and 'value="bert"' in results and "olga" not in results
+    assert client.get("/dm/search/", {"q": ""}, **HTMX).content.strip() == b""
+    response = client.post("/dm/new/", {"usernames": ["bob", "bert"]})
+    dm = Room.objects.get(kind="direct")
+    assert response["Location"] == f"/r/{dm.id}/"
+    assert dm.memberships.count() == 3
+    assert client.post("/dm/new/", {"usernames": ["bob", "bert"]})["Location"] == f"/r/{dm.id}/"
+    response = client.post("/dm/new/", {"usernames": ["ghost"]})
+    assert response.status_code == 400 and b"No such user: ghost" in response.content
+    assert not Message.objects.exists()

@@ -1,0 +1,176 @@
+"""Web pages and htmx fragments for rooms, members and DMs. Thin over rooms services/selectors.
+
+Every room-scoped view answers 404 to non-members, exactly as for a missing room (the
+selectors raise RoomNotFound for both).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.selectors import users_search
+from chatsite.exceptions import DomainError, NotFound, PermissionDenied
+from messaging.selectors import latest_seq
+from rooms import selectors, services
+from rooms.exceptions import UnknownUser
+from rooms.models import Room
+
+SEARCH_LIMIT = 8
+
+
+def not_found_as_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn the domain's NotFound (missing *or* not visible) into the same HTTP 404."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404() from None
+
+    return wrapper
+
+
+def render_chat(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200, seq: int | None = None
+) -> HttpResponse:
+    """A page in the two-pane layout: the sidebar, and the seq the page's socket resumes from.
+
+    ``seq`` must be read before anything else the page shows (pass it in when the caller reads
+    more first), so every later event reaches the page over the socket's catch-up, and the page
+    de-duplicates what it already rendered by message id.
+    """
+    seq = latest_seq() if seq is None else seq
+    full = {"seq": seq, "sidebar": selectors.sidebar(user=request.user), **context}
+    return render(request, template, full, status=status)
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_GET
+def sidebar(request: HttpRequest) -> HttpResponse:
+    current = request.GET.get("current", "")
+    context = {
+        "sidebar": selectors.sidebar(user=request.user),
+        "current_room_id": int(current) if current.isdigit() else None,
+    }
+    return render(request, "rooms/_sidebar.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_new(request: HttpRequest) -> HttpResponse:
+    values = {"name": "", "description": "", "kind": Room.Kind.PUBLIC}
+    error = None
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in values}
+        try:
+            room = services.room_create(creator=request.user, **values)
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            return _go(request, f"/r/{room.id}/")
+    return render_chat(
+        request, "rooms/new.html", {"values": values, "error": error}, status=400 if error else 200
+    )
+
+
+@login_required
+@require_GET
+def browse(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    mine = set(selectors.room_ids_for_user(user_id=request.user.id))
+    context = {"results": selectors.public_rooms(search=query)[:50], "mine": mine, "q": query}
+    if request.htmx:
+        return render(request, "rooms/_browse_results.html", context)
+    return render_chat(request, "rooms/browse.html", context)
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def join(request: HttpRequest, room_id: int) -> HttpResponse:
+    services.room_join(user=request.user, room_id=room_id)
+    return _go(request, f"/r/{room_id}/")
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def leave(request: HttpRequest, room_id: int) -> HttpResponse:
+    try:
+        services.room_leave(user=request.user, room_id=room_id)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.detail, status=exc.status)
+    return _go(request, "/")
+
+
+def _members(request: HttpRequest, room_id: int, **extra: Any) -> HttpResponse:
+    room = selectors.room_detail(user=request.user, room_id=room_id)
+    members = selectors.room_members(user=request.user, room_id=room_id)
+    return render(request, "rooms/_members.html", {"room": room, "members": members, **extra})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@not_found_as_404
+def members(request: HttpRequest, room_id: int) -> HttpResponse:
+    """The member panel; POST ``username`` invites that user and answers the updated panel."""
+    if request.method == "GET":
+        return _members(request, room_id)
+    try:
+        services.member_add(actor=request.user, room_id=room_id, username=request.POST.get("username", ""))
+    except (PermissionDenied, UnknownUser) as exc:
+        return _members(request, room_id, invite_error=exc.detail)
+    return _members(request, room_id)
+
+
+@login_required
+@require_GET
+@not_found_as_404
+def invite_search(request: HttpRequest, room_id: int) -> HttpResponse:
+    room = selectors.room_detail(user=request.user, room_id=room_id)
+    present = {m.user_id for m in selectors.room_members(user=request.user, room_id=room_id)}
+    return _user_results(request, "rooms/_invite_results.html", {"room": room}, exclude=present)
+
+
+def _user_results(
+    request: HttpRequest, template: str, context: dict[str, Any], exclude: set[int]
+) -> HttpResponse:
+    prefix = request.GET.get("q", "").strip()
+    users = [u for u in users_search(prefix=prefix)[: SEARCH_LIMIT + len(exclude)] if u.id not in exclude]
+    return render(
+        request, template, {"users": users[:SEARCH_LIMIT] if prefix else [], "q": prefix, **context}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dm_new(request: HttpRequest) -> HttpResponse:
+    error = None
+    if request.method == "POST":
+        usernames = [name for name in request.POST.getlist("usernames") if name.strip()]
+        try:
+            room, _created = services.dm_open(user=request.user, usernames=usernames)
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            return _go(request, f"/r/{room.id}/")
+    return render_chat(request, "rooms/dm_new.html", {"error": error}, status=400 if error else 200)
+
+
+@login_required
+@require_GET
+def dm_search(request: HttpRequest) -> HttpResponse:
+    return _user_results(request, "rooms/_dm_results.html", {}, exclude={request.user.id})

@@ -1,0 +1,435 @@
+// The live page: one WebSocket at /ws/?html=1, resumed from the highest seq seen.
+//
+// Messages are never rendered here: each message.new frame carries `html`, rendered on the
+// server from messaging/_message.html — the partial the page itself was rendered with. This
+// file only places those fragments, localizes times, draws day separators and groups runs of
+// messages by one sender (from the fragments' data attributes).
+(function () {
+  "use strict";
+
+  var app = document.getElementById("app");
+  if (!app || !("WebSocket" in window)) return; // without a socket, the htmx form post still sends
+
+  var userId = Number(app.dataset.userId);
+  var roomId = app.dataset.roomId ? Number(app.dataset.roomId) : null;
+  var lastSeq = Number(app.dataset.seq) || 0;
+  var list = document.getElementById("messages");
+  var composer = document.getElementById("composer");
+  var banner = document.getElementById("connection-banner");
+  var pill = document.getElementById("new-messages-pill");
+  var announcer = document.getElementById("live-announcer");
+  var pendingTemplate = document.getElementById("pending-message");
+
+  var socket = null;
+  var ready = false; // hello received on the current socket
+  var everConnected = false;
+  var attempts = 0;
+  var pingTimer = null;
+  var pending = new Map(); // client_id -> {el, body, acked}
+  var unread = Object.create(null); // room id -> count of live arrivals (placeholder for receipts)
+
+  // -- time, day separators, grouping ---------------------------------------------------------
+
+  var timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  var fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+  var dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+  var GROUP_GAP_MS = 5 * 60 * 1000;
+
+  function dayKey(d) {
+    return d.getFullYear() + "-" + d.getMonth() + "-" + d.getDate();
+  }
+
+  function dayLabel(d) {
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayKey(d) === dayKey(today)) return "Today";
+    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
+    return dayFmt.format(d);
+  }
+
+  function messageDate(li) {
+    var d = new Date(li.dataset.createdAt);
+    return isNaN(d.getTime()) ? new Date() : d;
+  }
+
+  function localize(li) {
+    var time = li.querySelector("time");
+    if (!time || time.dataset.localized === li.dataset.createdAt) return;
+    var d = messageDate(li);
+    time.textContent = timeFmt.format(d);
+    time.title = fullFmt.format(d);
+    time.dataset.localized = li.dataset.createdAt;
+  }
+
+  function relayout() {
+    if (!list) return;
+    list.querySelectorAll(".day-separator").forEach(function (sep) {
+      sep.remove();
+    });
+    var prev = null;
+    list.querySelectorAll("li.message").forEach(function (li) {
+      localize(li);
+      var d = messageDate(li);
+      var key = dayKey(d);
+      if (!prev || prev.key !== key) {
+        var sep = document.createElement("li");
+        sep.className = "day-separator";
+        sep.setAttribute("role", "separator");
+        var label = document.createElement("span");
+        label.textContent = dayLabel(d);
+        sep.appendChild(label);
+        li.before(sep);
+      }
+      var grouped = prev && prev.key === key && prev.sender === li.dataset.senderId && d - prev.time < GROUP_GAP_MS;
+      li.classList.toggle("grouped", Boolean(grouped));
+      prev = { key: key, sender: li.dataset.senderId, time: d };
+    });
+  }
+
+  // -- scrolling --------------------------------------------------------------------------------
+
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  function toBottom() {
+    list.scrollTop = list.scrollHeight;
+    if (pill) pill.hidden = true;
+  }
+
+  // -- connection state -------------------------------------------------------------------------
+
+  function showBanner(text) {
+    if (!banner) return;
+    banner.textContent = text;
+    banner.hidden = !text;
+  }
+
+  function setComposerEnabled(enabled) {
+    if (!composer) return;
+    composer.querySelectorAll("textarea, button").forEach(function (control) {
+      control.disabled = !enabled;
+    });
+    composer.classList.toggle("offline", !enabled);
+  }
+
+  function socketUrl() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + location.host + "/ws/?html=1&since=" + lastSeq;
+  }
+
+  function connect() {
+    ready = false;
+    socket = new WebSocket(socketUrl());
+    socket.addEventListener("message", function (event) {
+      var frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      handle(frame);
+    });
+    socket.addEventListener("close", function (event) {
+      socket = null;
+      ready = false;
+      clearInterval(pingTimer);
+      setComposerEnabled(false);
+      pending.forEach(function (entry, clientId) {
+        if (!entry.acked) markFailed(clientId, "Not sent: the connection dropped.");
+      });
+      if (leaving) return;
+      if (event.code === 4401) {
+        location.assign("/login/?next=" + encodeURIComponent(location.pathname));
+        return;
+      }
+      reconnectLater();
+    });
+  }
+
+  function reconnectLater() {
+    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 10 s.
+    var delay = Math.min(10000, 500 * Math.pow(2, attempts)) * (0.5 + Math.random() / 2);
+    attempts += 1;
+    showBanner("Connection lost. Reconnecting…");
+    setTimeout(connect, delay);
+  }
+
+  function send(frame) {
+    if (socket && ready && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  // -- frames -----------------------------------------------------------------------------------
+
+  var EVENT_TYPES = { "message.new": true, "member.joined": true, "member.left": true, "member.removed": true };
+
+  function handle(frame) {
+    // Only events move the cursor (not acks, whose event may still be on its way).
+    if (EVENT_TYPES[frame.type] && typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
+    switch (frame.type) {
+      case "hello":
+        ready = true;
+        everConnected = true;
+        attempts = 0;
+        showBanner("");
+        setComposerEnabled(true);
+        clearInterval(pingTimer);
+        pingTimer = setInterval(function () {
+          send({ type: "ping" });
+        }, 25000);
+        break;
+      case "message.new":
+        onMessageNew(frame);
+        break;
+      case "message.ack":
+        onAck(frame);
+        break;
+      case "error":
+        if (frame.client_id && pending.has(frame.client_id)) markFailed(frame.client_id, frame.detail);
+        break;
+      case "resync":
+        location.reload();
+        break;
+      case "member.joined":
+      case "member.left":
+      case "member.removed":
+        onMember(frame);
+        break;
+    }
+  }
+
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function onMessageNew(frame) {
+    var m = frame.message;
+    var mine = Boolean(m.sender && m.sender.id === userId);
+    if (roomId === null || m.room !== roomId || !list) {
+      bumpRoom(m.room, mine); // my own words elsewhere (another tab) are not unread
+      return;
+    }
+    if (document.getElementById("msg-" + m.id)) return; // on the page already
+    var el = fragment(frame.html);
+    var entry = mine ? pending.get(m.client_id) : null;
+    var pinned = nearBottom();
+    if (entry) {
+      entry.el.replaceWith(el);
+      pending.delete(m.client_id);
+    } else {
+      list.appendChild(el);
+    }
+    relayout();
+    if (pinned || mine) toBottom();
+    else if (pill) pill.hidden = false;
+    if (!mine && announcer) {
+      var who = el.querySelector(".sender");
+      var body = el.querySelector(".message-body");
+      announcer.textContent = (who ? who.textContent : "") + ": " + (body ? body.textContent : "").slice(0, 200);
+    }
+    bumpRoom(m.room, true);
+  }
+
+  function onAck(frame) {
+    var entry = pending.get(frame.client_id);
+    if (!entry) return;
+    entry.acked = true;
+    if (frame.message && document.getElementById("msg-" + frame.message.id)) {
+      entry.el.remove(); // a retry of a message that is already shown
+      pending.delete(frame.client_id);
+    }
+  }
+
+  function onMember(frame) {
+    var room = frame.room || {};
+    var aboutMe = frame.user && frame.user.id === userId;
+    if (aboutMe) htmx.trigger(document.body, "parley:sidebar");
+    if (room.id !== roomId) return;
+    if (aboutMe && frame.type !== "member.joined") {
+      showBanner("You are no longer a member of this room.");
+      setComposerEnabled(false);
+      return;
+    }
+    htmx.trigger(document.body, "parley:members");
+  }
+
+  // -- sidebar ----------------------------------------------------------------------------------
+
+  function bumpRoom(id, seen) {
+    var item = document.getElementById("sidebar-room-" + id);
+    if (!item) {
+      htmx.trigger(document.body, "parley:sidebar"); // a room this page has not listed yet
+      return;
+    }
+    item.parentElement.prepend(item);
+    if (!seen) {
+      unread[id] = (unread[id] || 0) + 1;
+      showUnread(item);
+    }
+  }
+
+  function showUnread(item) {
+    var count = unread[item.dataset.roomId];
+    var badge = item.querySelector("[data-unread]");
+    if (!badge || !count) return;
+    badge.querySelector(".count").textContent = String(count);
+    badge.hidden = false;
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "sidebar-rooms") {
+      document.querySelectorAll("#sidebar-rooms .room-item").forEach(showUnread);
+    }
+  });
+
+  // -- composer ---------------------------------------------------------------------------------
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function pendingElement(body, clientId) {
+    // A clone of the message partial rendered blank for this user: one markup for messages.
+    var el = pendingTemplate.content.firstElementChild.cloneNode(true);
+    el.removeAttribute("id");
+    el.dataset.clientId = clientId;
+    el.dataset.room = String(roomId);
+    el.dataset.createdAt = new Date().toISOString();
+    el.classList.add("pending");
+    var target = el.querySelector(".message-body");
+    target.textContent = "";
+    body.split("\n").forEach(function (line, index) {
+      if (index) target.appendChild(document.createElement("br"));
+      target.appendChild(document.createTextNode(line));
+    });
+    setStatus(el, "Sending…");
+    return el;
+  }
+
+  function setStatus(el, text, retryFor) {
+    var status = el.querySelector(".message-status");
+    if (!status) {
+      status = document.createElement("div");
+      status.className = "message-status";
+      status.setAttribute("role", "status");
+      el.appendChild(status); // not in .message-meta, which grouped messages hide
+    }
+    status.textContent = text;
+    if (retryFor) {
+      var retry = document.createElement("button");
+      retry.type = "button";
+      retry.className = "btn btn-small retry";
+      retry.dataset.retry = retryFor;
+      retry.textContent = "Retry";
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(retry);
+    }
+  }
+
+  function markFailed(clientId, detail) {
+    var entry = pending.get(clientId);
+    if (!entry) return;
+    entry.el.classList.remove("pending");
+    entry.el.classList.add("failed");
+    setStatus(entry.el, detail || "Not sent.", clientId);
+  }
+
+  function transmit(clientId) {
+    var entry = pending.get(clientId);
+    entry.el.classList.remove("failed");
+    entry.el.classList.add("pending");
+    setStatus(entry.el, "Sending…");
+    if (!send({ type: "message.send", room: roomId, body: entry.body, client_id: clientId })) {
+      markFailed(clientId, "Not sent: offline.");
+    }
+  }
+
+  function submitComposer() {
+    var textarea = composer.querySelector("textarea");
+    var body = textarea.value.trim();
+    if (!body || !ready) return;
+    var clientId = newClientId();
+    var el = pendingElement(body, clientId);
+    pending.set(clientId, { el: el, body: body, acked: false });
+    list.appendChild(el);
+    relayout();
+    toBottom();
+    transmit(clientId);
+    textarea.value = "";
+    textarea.focus();
+  }
+
+  if (composer && list) {
+    // Capture phase: the socket sends, so htmx's own form post (the no-socket path) stays out.
+    document.addEventListener(
+      "submit",
+      function (event) {
+        if (event.target !== composer) return;
+        event.preventDefault();
+        event.stopPropagation();
+        submitComposer();
+      },
+      true
+    );
+    composer.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.target.tagName === "TEXTAREA") {
+        event.preventDefault();
+        submitComposer();
+      }
+    });
+    list.addEventListener("click", function (event) {
+      var retry = event.target instanceof Element && event.target.closest("[data-retry]");
+      if (retry && pending.has(retry.dataset.retry)) transmit(retry.dataset.retry);
+    });
+  }
+
+  // -- history and the "new messages" pill --------------------------------------------------------
+
+  if (list) {
+    var distanceFromBottom = null;
+    list.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.target.classList.contains("history-more")) {
+        distanceFromBottom = list.scrollHeight - list.scrollTop;
+      }
+    });
+    document.body.addEventListener("htmx:afterSwap", function () {
+      if (distanceFromBottom === null) return;
+      relayout();
+      list.scrollTop = list.scrollHeight - distanceFromBottom; // keep the reader's place
+      distanceFromBottom = null;
+    });
+    list.addEventListener("scroll", function () {
+      if (pill && !pill.hidden && nearBottom()) pill.hidden = true;
+    });
+    if (pill) {
+      pill.addEventListener("click", function () {
+        toBottom();
+        list.focus();
+      });
+    }
+    relayout();
+    toBottom();
+  }
+
+  setComposerEnabled(false);
+  connect();
+  var leaving = false;
+  window.addEventListener("pagehide", function () {
+    leaving = true; // navigating away is not a dropped connection: no banner, no retry
+    if (socket) socket.close(1000);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) location.reload(); // back/forward cache: render afresh, resume by seq
+  });
+  // Exposed for tests and debugging: the cursor the next connection resumes from.
+  app.parleyState = function () {
+    return { seq: lastSeq, ready: ready, everConnected: everConnected };
+  };
+})();

@@ -1,0 +1,134 @@
+"""Headless Chromium (Debian's /usr/bin/chromium, never a downloaded build) against a real server.
+
+The Playwright sync API runs its own asyncio loop in the test's thread while it is started, and
+Django refuses ORM calls (and asgiref's async_to_sync) under a running loop. So the browser is
+started lazily, by the first ``open_as`` call in the test body after the data fixtures ran, and
+stopped before the database is flushed; a test that writes while the browser is up does it
+through ``off_loop``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from django.db import connections
+
+import conftest as root_conftest
+from conftest import ARTIFACTS, PASSWORD, ROOT, ServerProcess
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+MOBILE = {"width": 375, "height": 740}
+
+
+T = TypeVar("T")
+
+
+def off_loop(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ORM/service code in a fresh thread, away from Playwright's running event loop."""
+
+    def run() -> T:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+class PageErrors:
+    """Console errors and failed page scripts (a CSP violation shows up here) of all pages."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+def open_as(page_errors) -> Iterator[Callable[..., object]]:
+    """``open_as(server, username, viewport=..., color_scheme=...)``: a logged-in page in its own
+    browser context (its own cookies), as a second person on another machine would be."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's /usr/bin/chromium (scripts/ensure-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    contexts = []
+    running: dict[str, Any] = {}
+
+    def browser() -> Any:
+        if not running:
+            running["playwright"] = sync_playwright().start()
+            running["browser"] = running["playwright"].chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+        return running["browser"]
+
+    def open_page(server: ServerProcess, username: str, viewport=DESKTOP, color_scheme="light"):
+        context = browser().new_context(
+            viewport=viewport, color_scheme=color_scheme, locale="en-GB", reduced_motion="reduce"
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page_errors.watch(page)
+        page.goto(f"{server.url}/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{server.url}/")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    if running:
+        running["browser"].close()
+        running["playwright"].stop()
+
+
+@pytest.fixture
+def start_on_port(start_server, monkeypatch) -> Callable[[int], ServerProcess]:
+    """Start a fresh server process on a given port (the root fixture, told which port). After
+    killing the one that served a page, this is, to the page, a real dropped connection
+    followed by a server that is back."""
+
+    def start(port: int) -> ServerProcess:
+        monkeypatch.setattr(root_conftest, "free_port", lambda: port)
+        return start_server()
+
+    return start
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    """Screenshot into docs/screenshots/ (the README's) when UPDATE_SCREENSHOTS=1 or it is
+    missing there; otherwise into test-artifacts/, so a test run leaves the checkout clean."""
+    target = SCREENSHOTS / name
+    if target.exists() and os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        target = ARTIFACTS / "screenshots" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target))
+    return target
