@@ -291,13 +291,13 @@ NOTES = """## Notes
 
 ### Conditions matter: read ratios and correctness first
 
-The 2 cores were shared with other engineers' test suites (headless Chromium among them) during
-every run: load averages of 5–12. The bare peer itself measured p99 20 ms at 40 msg/s in quiet
-moments and 334 ms in a busy one. Absolute latencies in this file are inflated by that; the
-correctness columns (lost, duplicated, persisted = acknowledged) and the ratios to peers measured
-in the same minutes are the robust part. An earlier development run at load average 3.7 (before
-change 4) measured Parley at 40 msg/s × 500: p99 83 ms, 0 lost, delivered 0.997× bare — the target
-met. Re-run `make bench` on a quiet machine before judging the latency targets.
+The 2 cores were shared with other engineers' test suites (headless Chromium among them). The run
+in this file (started 10:07 UTC on 2026-11-21, after merging main) caught a quiet stretch, load
+average ~2–3. Two earlier full runs the same morning at load averages 6–12 measured, for Parley at
+40 msg/s × 500, p99 292 ms and 2.7 s, with the bare peer at 15 ms and 334 ms: absolute latencies
+here swing with the machine's other load, by 10× and more. The correctness columns (lost,
+duplicated, persisted = acknowledged) and the ratios to peers measured in the same minutes are the
+robust part. Re-run `make bench` on a quiet machine before judging the latency targets.
 
 ### What limits each number
 
@@ -305,7 +305,10 @@ met. Re-run `make bench` on a quiet machine before judging the latency targets.
   the channel layer carries one message per process per event (or per batch). What bounds Parley is
   the write path: each message is persisted and published in `seq` order under one cluster-wide
   lock before anyone receives it, so delivered/s cannot exceed persisted/s, and above that rate
-  messages queue at the senders and latency grows. The bare peer persists nothing, which is why
+  messages queue at the senders and latency grows. At 80 msg/s (40,000 frames/s) Parley kept up
+  here (0.99× bare, 0 lost) but its p99 (266 ms) misses the 200 ms target: the two workers spent
+  9.0 CPU-seconds in 8 s on writes, hub delivery and encoding (bare: 4.8), on 2 cores also running
+  the load generator (3.1), PostgreSQL and Redis, so batches and deliveries queue behind each other. The bare peer persists nothing, which is why
   it is the ceiling. The tutorial pattern collapses as PERFORMANCE.md says: one channel-layer
   message and one encode per *recipient*.
 - **Send path.** Per write: advisory lock, membership check, inserts of message and event, room
@@ -313,10 +316,10 @@ met. Re-run `make bench` on a quiet machine before judging the latency targets.
   or Redis, serial across the cluster, and in each process all sync Django work runs on one thread
   (`database_sync_to_async` / ASGI request handling are thread-sensitive). Group commit amortizes
   this for WebSocket senders; REST requests are each their own write, so REST at 100/s is above
-  its capacity on this machine (~57/s closed loop): responses queue for seconds, and a request that
+  its capacity on this machine (~53/s closed loop): responses queue for seconds, and a request that
   waits more than 10 s for a pooled database connection fails (139 of 800 in an earlier run). The
-  WebSocket ack p99 at 100/s (68.7 ms) is the batch's write time plus waiting for the batch before
-  it. Next steps, in order of
+  WebSocket ack p99 at 100/s (53 ms, target 50) is the batch's write time plus waiting for the
+  batch before it. Next steps, in order of
   expected gain: batch REST sends the same way; fold membership check + inserts + room update into
   one statement on PostgreSQL; take the lock per transaction and publish with `NOTIFY` in the same
   commit, which keeps the order without holding a lock across a Redis round trip.
@@ -325,19 +328,22 @@ met. Re-run `make bench` on a quiet machine before judging the latency targets.
   ticket request (an authenticated API call and a database write) and the ticket redemption.
 - **History.** Three indexed queries per page (JWT user, membership, keyset on `(room_id, id)`)
   plus serializing 50 messages: the index makes depth irrelevant (page 1 ≈ the oldest page at
-  1,000,000 messages). Latency here is dominated by CPU scheduling on the shared machine.
+  1,000,000 messages), p50 12–14 ms, p99 18–19 ms against the 15 ms target. The time is per-request
+  overhead, not the query: the three queries take ~1 ms each; the rest is Django + DRF + JWT
+  decoding + building 50 model instances with their senders, on one sync thread per process.
+  Next step: serve the page from `.values()` rows (no model instances) and authenticate once per
+  connection (keep-alive), then re-measure.
 
 ### Server choice: uvicorn (`--ws websockets-sansio`) workers
 
-Both were measured on Parley itself, same run, same load (tables 1 and 2). In the run this text was
-written against (started 09:52 UTC on 2026-11-21, load average ~7 falling to ~3):
+Both were measured on Parley itself, same run, same load (tables 1 and 2). In this file's run:
 
-- fan-out at 40 msg/s × 500: uvicorn p99 292 ms, Daphne 880 ms; at 80 msg/s uvicorn delivered
-  26.5k frames/s with 0 lost, Daphne 20.7k/s and 70,500 lost (an earlier run: 25.3k vs 13.1k/s,
-  162,500 lost); at 20 msg/s uvicorn p99 46 ms, Daphne 235 ms. Daphne also used more server CPU for
-  the same deliveries (7.6 vs 5.2 CPU-seconds at 40 msg/s; 11.6 vs 8.3 at 80).
-- 5,000 sockets: uvicorn 28 KB per socket, Daphne 32 KB, both 0 failures here (Daphne dropped 4
-  handshakes in the earlier run). With no per-socket channel-layer receiver, Parley's memory per
+- fan-out at 40 msg/s × 500: uvicorn p99 24 ms, Daphne 332 ms; at 80 msg/s uvicorn delivered
+  39.2k frames/s (p99 266 ms), Daphne 30.2k/s (p99 3.3 s); Daphne used about twice the server CPU
+  for the same deliveries (11.5 vs 5.8 CPU-seconds at 40 msg/s). The two earlier runs agreed: at
+  80 msg/s Daphne lost 70,500 and 162,500 deliveries where uvicorn lost 0 and 14,500.
+- 5,000 sockets: uvicorn 28 KB per socket, Daphne 31 KB, both 0 failures (Daphne dropped 4
+  handshakes in one earlier run). Without a per-socket channel-layer receiver, Parley's memory per
   socket is well under the 100 KB budget on either server, so PERFORMANCE.md's memory argument for
   Daphne does not apply to Parley.
 - `uvicorn --workers N` runs and supervises N processes on one port; Daphne needs one port per
