@@ -181,6 +181,7 @@ class Server:
         return found
 
     def stop(self) -> None:
+        tree = self.pids()  # before the supervisors go: their workers must not outlive them
         for proc in self.procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
@@ -190,6 +191,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def parley_env(database_url: str, redis_url: str, prefix: str) -> dict[str, str]:
