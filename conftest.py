@@ -117,8 +117,9 @@ def scheduled_broadcasts(callbacks: list) -> list[tuple[str, str, int | None]]:
     out = []
     for callback in callbacks:
         func = getattr(callback, "func", callback)
-        event = callback.args[0] if getattr(callback, "args", None) else None
-        out.append((func.__name__, getattr(event, "type", None), getattr(event, "subject_id", None)))
+        arg = callback.args[0] if getattr(callback, "args", None) else None
+        for event in arg if isinstance(arg, list) else [arg]:
+            out.append((func.__name__, getattr(event, "type", None), getattr(event, "subject_id", None)))
     return out
 
 

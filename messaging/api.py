@@ -33,16 +33,14 @@ class MessageListView(APIView):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         limit = query.validated_data["limit"]
-        messages = selectors.messages_page(
+        messages = selectors.message_payloads_page(
             user=request.user,
             room_id=room_id,
             before=query.validated_data.get("before"),
             after=query.validated_data.get("after"),
             limit=limit + 1,
         )
-        return Response(
-            {"results": [message_payload(m) for m in messages[:limit]], "has_more": len(messages) > limit}
-        )
+        return Response({"results": messages[:limit], "has_more": len(messages) > limit})
 
     @extend_schema(
         request=MessageCreateSerializer, responses={201: MessageSerializer, 200: MessageSerializer}

@@ -9,11 +9,15 @@ bytes to its local sockets.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 
 if TYPE_CHECKING:
     from messaging.models import Event
@@ -50,9 +54,56 @@ def hub_message(event: Event) -> dict[str, Any]:
     }
 
 
+class _Publisher:
+    """A private event loop on a daemon thread, with its own channel-layer instance, through
+    which synchronous service code hands events to a networked layer (Redis).
+
+    Why not ``async_to_sync``: called from a worker thread, it runs the send on the server's
+    main event loop, where it queues behind the fan-out writes that loop is busy with, while
+    the caller holds the publication lock (``messaging.events``) and so blocks every writer in
+    the cluster. On its own loop the send costs one Redis round trip.
+    """
+
+    TIMEOUT = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._layer: Any = None
+        self._pid = 0
+
+    def group_send(self, group: str, message: dict[str, Any]) -> None:
+        loop, layer = self._ensure()
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=self.TIMEOUT)
+
+    def _ensure(self) -> tuple[asyncio.AbstractEventLoop, Any]:
+        with self._lock:
+            alive = self._thread is not None and self._thread.is_alive()
+            if self._loop is None or not alive or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=loop.run_forever, name="parley-publisher", daemon=True)
+                self._thread.start()
+                self._loop, self._pid = loop, os.getpid()
+                self._layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+            return self._loop, self._layer
+
+
+_publisher = _Publisher()
+
+
+def _group_send(message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        # Its state lives in this one instance and its loop (the embedded single-process mode).
+        async_to_sync(layer.group_send)(PROCESS_GROUP, message)
+    else:
+        _publisher.group_send(PROCESS_GROUP, message)
+
+
 def event_published(event: Event) -> None:
     """Hand a committed event to every server process (called on commit, in seq order)."""
-    async_to_sync(get_channel_layer().group_send)(PROCESS_GROUP, hub_message(event))
+    _group_send(hub_message(event))
 
 
 def events_published(events: list[Event]) -> None:
@@ -60,5 +111,4 @@ def events_published(events: list[Event]) -> None:
     if len(events) == 1:
         event_published(events[0])
         return
-    batch = {"type": HUB_BATCH_TYPE, "events": [hub_message(event) for event in events]}
-    async_to_sync(get_channel_layer().group_send)(PROCESS_GROUP, batch)
+    _group_send({"type": HUB_BATCH_TYPE, "events": [hub_message(event) for event in events]})

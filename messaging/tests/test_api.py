@@ -101,3 +101,13 @@ def test_documented_message_shape_matches_payload(make_user, make_room, auth_api
     room = make_room(ann)
     auth_api(ann).post(f"/api/rooms/{room.id}/messages/", {"body": "x", "client_id": "s"}, format="json")
     assert set(message_payload(Message.objects.get())) == set(MessageSerializer().fields)
+
+
+def test_history_rows_and_instances_give_the_same_payload(make_user, make_room):
+    from messaging import selectors, services
+
+    ann = make_user(display_name="Ann")
+    room = make_room(ann)
+    services.message_send(sender=ann, room_id=room.id, body="same shape", client_id="shape")
+    (row_payload,) = selectors.message_payloads_page(user=ann, room_id=room.id)
+    assert row_payload == message_payload(Message.objects.select_related("sender").get())

@@ -26,7 +26,7 @@ def test_send_persists_records_event_and_schedules_broadcast(
     event = Event.objects.get(type="message.new")
     assert result.seq == event.seq
     assert event.payload == {"message": message_payload(message)}
-    assert scheduled_broadcasts(callbacks) == [("event_published", "message.new", None)]
+    assert scheduled_broadcasts(callbacks) == [("events_published", "message.new", None)]
     assert Room.objects.get().last_activity_at == message.created_at
 
 
