@@ -288,67 +288,85 @@ NOTES = """## Notes
    same order, one lock hold, one commit, one hub message. Measured back to back on the loaded
    machine: closed-loop send rate 43 → 88 messages/s (py-spy attached); fan-out at 40 msg/s × 500,
    p99 2,551 → 278 ms and delivered/s 0.73× → 0.98× the bare peer (bare p99 21 and 20 ms).
+5. **Publishing off the main loop** (`messaging/broadcasts.py`): services published through
+   `async_to_sync`, which from a worker thread runs the send on the server's main event loop, behind
+   its fan-out writes, while the publication lock is held. A private loop on a daemon thread, with
+   its own layer instance, makes the publish one Redis round trip. Measured back to back on a quiet
+   machine: fan-out at 80 msg/s p99 266 → 128 ms, WebSocket ack p99 at 100/s 53 → 42 ms, closed-loop
+   persisted rate 360 → 423 messages/s.
+6. **History from rows** (`messaging/selectors.message_payloads_page`): pages are built from
+   `values()` rows through the same payload function as model instances (a test keeps the two
+   equal). In-process cost went from 9.4 to 3.2 ms per request.
 
 ### Conditions matter: read ratios and correctness first
 
-The 2 cores were shared with other engineers' test suites (headless Chromium among them). The run
-in this file (started 10:07 UTC on 2026-11-21, after merging main) caught a quiet stretch, load
-average ~2–3. Two earlier full runs the same morning at load averages 6–12 measured, for Parley at
-40 msg/s × 500, p99 292 ms and 2.7 s, with the bare peer at 15 ms and 334 ms: absolute latencies
-here swing with the machine's other load, by 10× and more. The correctness columns (lost,
-duplicated, persisted = acknowledged) and the ratios to peers measured in the same minutes are the
-robust part. Re-run `make bench` on a quiet machine before judging the latency targets.
+The load generator shares the 2 cores with both server processes, PostgreSQL and Redis, and with
+anything else running on the machine. Runs taken the same morning while other test suites (headless
+Chromium among them) were running, at load averages 6–12, measured Parley at 40 msg/s × 500 with
+p99 292 ms and 2.7 s while the bare peer was at 15 ms and 334 ms: absolute latencies swing with the
+machine's other load by 10× and more. The correctness columns (lost, duplicated, persisted =
+acknowledged) and the ratios to peers measured in the same minutes are the robust part. Run
+`make bench` on an otherwise idle machine before judging the latency targets; the load average at
+the start of the run is recorded under *Conditions*.
 
 ### What limits each number
 
-- **Fan-out.** Delivery itself is cheap — the hub writes one pre-encoded frame per local socket and
-  the channel layer carries one message per process per event (or per batch). What bounds Parley is
-  the write path: each message is persisted and published in `seq` order under one cluster-wide
-  lock before anyone receives it, so delivered/s cannot exceed persisted/s, and above that rate
-  messages queue at the senders and latency grows. At 80 msg/s (40,000 frames/s) Parley kept up
-  here (0.99× bare, 0 lost) but its p99 (266 ms) misses the 200 ms target: the two workers spent
-  9.0 CPU-seconds in 8 s on writes, hub delivery and encoding (bare: 4.8), on 2 cores also running
-  the load generator (3.1), PostgreSQL and Redis, so batches and deliveries queue behind each other. The bare peer persists nothing, which is why
-  it is the ceiling. The tutorial pattern collapses as PERFORMANCE.md says: one channel-layer
-  message and one encode per *recipient*.
-- **Send path.** Per write: advisory lock, membership check, inserts of message and event, room
-  update, `COMMIT` (fsync — not weakened), channel-layer send, unlock: ~7 round trips to PostgreSQL
-  or Redis, serial across the cluster, and in each process all sync Django work runs on one thread
-  (`database_sync_to_async` / ASGI request handling are thread-sensitive). Group commit amortizes
-  this for WebSocket senders; REST requests are each their own write, so REST at 100/s is above
-  its capacity on this machine (~53/s closed loop): responses queue for seconds, and a request that
-  waits more than 10 s for a pooled database connection fails (139 of 800 in an earlier run). The
-  WebSocket ack p99 at 100/s (53 ms, target 50) is the batch's write time plus waiting for the
-  batch before it. Next steps, in order of
-  expected gain: batch REST sends the same way; fold membership check + inserts + room update into
-  one statement on PostgreSQL; take the lock per transaction and publish with `NOTIFY` in the same
-  commit, which keeps the order without holding a lock across a Redis round trip.
+- **Fan-out.** Delivery itself is cheap. The hub writes one pre-encoded frame to each local socket,
+  and the channel layer carries one message per process per event (or per batch). What bounds
+  Parley is the write path: each message is persisted and published in `seq` order under one
+  cluster-wide lock before anyone receives it. So delivered/s cannot exceed persisted/s, and above
+  that rate messages queue at the senders and latency grows.
+  The bare peer persists nothing, which is why it is the ceiling. The tutorial pattern collapses,
+  as PERFORMANCE.md says, because it does one channel-layer message and one encode per *recipient*.
+- **Send path.** A write holds the publication lock across these steps:
+  - the advisory lock;
+  - the membership check;
+  - the message and event inserts;
+  - the room update;
+  - `COMMIT` (fsync, not weakened);
+  - one Redis round trip to publish;
+  - unlock.
+
+  The publish runs on a private event loop (`messaging.broadcasts._Publisher`). Before that, it
+  waited on the server's main loop behind its fan-out writes while holding the lock: 80 msg/s
+  fan-out p99 was 266 ms then, and the WebSocket ack p99 at 100/s was 53 ms.
+  Group commit spreads this cost across WebSocket senders. Each REST request is its own write
+  and also pays Django + DRF + JWT on a worker thread. On this machine REST therefore tops out at
+  about 75 persisted messages/s (closed loop), so 100/s offered over REST queues for seconds. The
+  ack target is met over WebSocket only.
+  Next steps, in order of expected gain:
+  - batch REST sends into the same group commit;
+  - fold the membership check, the inserts and the room update into one statement;
+  - publish with `NOTIFY` inside the commit, which keeps the order without holding a lock across
+    a Redis round trip.
 - **Connections.** RSS per socket is the ASGI server's per-connection state plus a Channels
-  consumer and its scope (the consumer no longer owns a layer channel). Connect time includes the
+  consumer and its scope. The consumer has no layer channel of its own. Connect time includes the
   ticket request (an authenticated API call and a database write) and the ticket redemption.
-- **History.** Three indexed queries per page (JWT user, membership, keyset on `(room_id, id)`)
-  plus serializing 50 messages: the index makes depth irrelevant (page 1 ≈ the oldest page at
-  1,000,000 messages), p50 12–14 ms, p99 18–19 ms against the 15 ms target. The time is per-request
-  overhead, not the query: the three queries take ~1 ms each; the rest is Django + DRF + JWT
-  decoding + building 50 model instances with their senders, on one sync thread per process.
-  Next step: serve the page from `.values()` rows (no model instances) and authenticate once per
-  connection (keep-alive), then re-measure.
+- **History.** Each page makes three indexed queries: the JWT user, the membership, and the keyset
+  on `(room_id, id)`. Then it serializes 50 messages. The index makes depth irrelevant (the SQL
+  runs in ~0.2 ms at any depth, plus ~0.7 ms planning). The rest is per-request overhead: the ASGI
+  server, Django + DRF, JWT decoding, and the thread hop of a sync view.
+  Pages are built from `values()` rows rather than model instances. That took in-process cost from
+  9.4 to 3.2 ms per request and end-to-end p99 from 18–19 ms to the figures above. The remaining
+  p99 spread between depths is noise at 200 samples on a shared machine (p50 is 7–9 ms at every
+  depth).
+  Next steps:
+  - skip the JWT user query (a stateless token user, re-checked at refresh);
+  - enable psycopg server-side binding, so repeated queries are prepared and skip planning.
 
 ### Server choice: uvicorn (`--ws websockets-sansio`) workers
 
-Both were measured on Parley itself, same run, same load (tables 1 and 2). In this file's run:
-
-- fan-out at 40 msg/s × 500: uvicorn p99 24 ms, Daphne 332 ms; at 80 msg/s uvicorn delivered
-  39.2k frames/s (p99 266 ms), Daphne 30.2k/s (p99 3.3 s); Daphne used about twice the server CPU
-  for the same deliveries (11.5 vs 5.8 CPU-seconds at 40 msg/s). The two earlier runs agreed: at
-  80 msg/s Daphne lost 70,500 and 162,500 deliveries where uvicorn lost 0 and 14,500.
-- 5,000 sockets: uvicorn 28 KB per socket, Daphne 31 KB, both 0 failures (Daphne dropped 4
-  handshakes in one earlier run). Without a per-socket channel-layer receiver, Parley's memory per
-  socket is well under the 100 KB budget on either server, so PERFORMANCE.md's memory argument for
+Both servers were measured on Parley itself, in the same run under the same load (tables 1 and 2).
+- **Fan-out.** Uvicorn keeps up at every rate with 0 lost. Daphne falls behind first: at the higher
+  rates its p99 is several times uvicorn's, and at 80 msg/s its delivered rate drops below the
+  offered load. In runs that morning Daphne also used about twice the server CPU for the same
+  deliveries.
+- **Memory.** With 5,000 sockets both use around 30 KB per socket with 0 failures, well under the
+  100 KB budget. Without a per-socket channel-layer receiver, PERFORMANCE.md's memory argument for
   Daphne does not apply to Parley.
-- `uvicorn --workers N` runs and supervises N processes on one port; Daphne needs one port per
-  process and a balancer in front.
+- **Operations.** `uvicorn --workers N` runs and supervises N processes on one port; Daphne needs
+  one port per process and a balancer in front.
 
-So production uses `make serve`'s uvicorn workers with `--ws websockets-sansio`; Daphne stays the
+So production uses `make serve`'s uvicorn workers with `--ws websockets-sansio`. Daphne stays the
 development server (`runserver` through the `daphne` app).
 """.splitlines()
