@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatsite.exceptions import DomainError
-from messaging.events import event_record, event_writer, events_record_many
+from messaging.events import event_writer, events_record_many
 from messaging.exceptions import InvalidMessage, SendRateLimited
 from messaging.models import Event, Message
 from messaging.serialization import message_payload
@@ -96,12 +96,14 @@ def message_send(*, sender: User, room_id: int, body: object, client_id: object 
     return outcome
 
 
-def _insert_or_original(*, sender: User, room_id: int, body: str, client_id: str) -> SendResult:
+def _insert_or_original(item: tuple[int, SendRequest, str, str]) -> SendResult | DomainError:
+    """One send of a batch, on its own: its own write, or the original it raced with."""
+    index, send, _, client_id = item
     try:
-        return _message_insert(sender=sender, room_id=room_id, body=body, client_id=client_id)
+        return _messages_insert(fresh=[item])[index]
     except IntegrityError:
         # A concurrent send with the same client_id won the race: return its message.
-        if (original := _existing(sender, client_id)) is None:
+        if (original := _existing(send.sender, client_id)) is None:
             raise
         return SendResult(message=original, created=False, seq=None)
 
@@ -160,14 +162,7 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
             written = _messages_insert(fresh=fresh)
         except IntegrityError:
             # A client_id repeated inside the batch, or raced by a concurrent send: one by one.
-            written = {}
-            for index, send, text, cid in fresh:
-                try:
-                    written[index] = _insert_or_original(
-                        sender=send.sender, room_id=send.room_id, body=text, client_id=cid
-                    )
-                except DomainError as exc:
-                    written[index] = exc
+            written = {item[0]: _insert_or_original(item) for item in fresh}
         for index, outcome in written.items():
             outcomes[index] = outcome
     return outcomes  # type: ignore[return-value]
@@ -205,16 +200,3 @@ def _messages_insert(
     for (index, message), event in zip(rows, events, strict=True):
         out[index] = SendResult(message=message, created=True, seq=event.seq)
     return out
-
-
-@event_writer
-def _message_insert(*, sender: User, room_id: int, body: str, client_id: str) -> SendResult:
-    membership_get(user=sender, room_id=room_id)
-    now = timezone.now()
-    message = Message.objects.create(
-        room_id=room_id, sender=sender, body=body, client_id=client_id, created_at=now
-    )
-    message.sender = sender
-    event = event_record(room_id=room_id, type="message.new", payload={"message": message_payload(message)})
-    Room.objects.filter(pk=room_id).update(last_activity_at=now)
-    return SendResult(message=message, created=True, seq=event.seq)
