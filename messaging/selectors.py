@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q
 
 from accounts.models import User
 from messaging.events import event_frame
@@ -19,9 +19,16 @@ from rooms.selectors import membership_get
 PAGE_MAX = 100
 
 
-def _page(
-    *, user: User, room_id: int, before: int | None, after: int | None, limit: int
-) -> QuerySet[Message]:
+def message_payloads_page(
+    *, user: User, room_id: int, before: int | None = None, after: int | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """A page of the room's history by keyset on id, as message payloads.
+
+    Newest first by default (``before`` pages further back); with ``after`` (and no
+    ``before``) oldest first from that id, for reading forward. Raises RoomNotFound for
+    non-members, exactly as for a missing room. Read as plain rows, not model instances:
+    history is the hottest read, and building instances was most of its cost.
+    """
     membership_get(user=user, room_id=room_id)
     limit = max(1, min(limit, PAGE_MAX))
     qs = Message.objects.filter(room_id=room_id)
@@ -30,32 +37,9 @@ def _page(
     if after is not None:
         qs = qs.filter(id__gt=after)
     ordering = "id" if (after is not None and before is None) else "-id"
-    return qs.order_by(ordering)[:limit]
-
-
-def messages_page(
-    *, user: User, room_id: int, before: int | None = None, after: int | None = None, limit: int = 50
-) -> list[Message]:
-    """A page of the room's history by keyset on id.
-
-    Newest first by default (``before`` pages further back); with ``after`` (and no
-    ``before``) oldest first from that id, for reading forward. Raises RoomNotFound for
-    non-members, exactly as for a missing room.
-    """
-    return list(
-        _page(user=user, room_id=room_id, before=before, after=after, limit=limit).select_related("sender")
-    )
-
-
-def message_payloads_page(
-    *, user: User, room_id: int, before: int | None = None, after: int | None = None, limit: int = 50
-) -> list[dict[str, Any]]:
-    """``messages_page`` as payloads, read as plain rows: history is the hottest read, and
-    building model instances was most of its cost."""
-    rows = _page(user=user, room_id=room_id, before=before, after=after, limit=limit).values(
-        *MESSAGE_ROW_FIELDS
-    )
-    return [message_payload_from_row(row) for row in rows]
+    return [
+        message_payload_from_row(row) for row in qs.order_by(ordering).values(*MESSAGE_ROW_FIELDS)[:limit]
+    ]
 
 
 def latest_seq() -> int:

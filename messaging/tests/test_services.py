@@ -111,12 +111,12 @@ def test_history_pages_by_keyset(make_user, make_room):
         services.message_send(sender=ann, room_id=room.id, body=f"m{i}", client_id=f"h{i}").message.id
         for i in range(7)
     ]
-    newest = selectors.messages_page(user=ann, room_id=room.id, limit=3)
-    assert [m.id for m in newest] == ids[:-4:-1]
-    older = selectors.messages_page(user=ann, room_id=room.id, before=newest[-1].id, limit=3)
-    assert [m.id for m in older] == ids[-4:-7:-1]
-    forward = selectors.messages_page(user=ann, room_id=room.id, after=ids[1], limit=2)
-    assert [m.id for m in forward] == ids[2:4]
+    newest = selectors.message_payloads_page(user=ann, room_id=room.id, limit=3)
+    assert [m["id"] for m in newest] == ids[:-4:-1]
+    older = selectors.message_payloads_page(user=ann, room_id=room.id, before=newest[-1]["id"], limit=3)
+    assert [m["id"] for m in older] == ids[-4:-7:-1]
+    forward = selectors.message_payloads_page(user=ann, room_id=room.id, after=ids[1], limit=2)
+    assert [m["id"] for m in forward] == ids[2:4]
 
 
 def test_catch_up_is_bounded(make_user, make_room, settings):
