@@ -9,9 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from messaging import selectors, services
+from messaging import batching, selectors, services
 from messaging.exceptions import InvalidMessage
-from messaging.serialization import message_payload
 from messaging.serializers import (
     HistoryQuerySerializer,
     MessageCreateSerializer,
@@ -48,11 +47,11 @@ class MessageListView(APIView):
     def post(self, request: Request, room_id: int) -> Response:
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        send = services.SendRequest(sender=request.user, room_id=room_id, **data.validated_data)
         try:
-            result = services.message_send(sender=request.user, room_id=room_id, **data.validated_data)
+            ack = batching.message_send_in_request(request._request, send)
         except InvalidMessage as exc:
             raise ValidationError({exc.field or "body": [exc.detail]}) from exc
         return Response(
-            message_payload(result.message),
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            ack["message"], status=status.HTTP_200_OK if ack["duplicate"] else status.HTTP_201_CREATED
         )

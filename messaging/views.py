@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from messaging import selectors, services
+from messaging import batching, selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
 from rooms.selectors import room_detail, room_label
 from rooms.views import not_found_as_404, render_chat
@@ -66,9 +66,10 @@ def send(request: HttpRequest, room_id: int) -> HttpResponse:
     error = None
     body = request.POST.get("body", "")
     try:
-        services.message_send(
+        send = services.SendRequest(
             sender=request.user, room_id=room_id, body=body, client_id=request.POST.get("client_id")
         )
+        batching.message_send_in_request(request, send)
     except (InvalidMessage, SendRateLimited) as exc:
         error = exc.detail
     if not request.htmx:

@@ -2,8 +2,11 @@
 
 import json
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from rest_framework_simplejwt.tokens import AccessToken
 from websockets.sync.client import connect
 
 from accounts.services import ws_ticket_issue
@@ -64,3 +67,34 @@ def test_a_burst_of_sends_arrives_complete_and_in_seq_order(start_server, make_u
         assert seqs == sorted(seqs) and len(set(seqs)) == 20
         acks = [next_of_type(a, "message.ack", 5.0) for _ in range(20)]
         assert {f["client_id"] for f in acks} == {f"k{n}" for n in range(20)}
+
+
+def test_concurrent_rest_sends_share_group_commits_without_emptying_the_pool(start_server, make_user):
+    """REST sends join the process's group commit. Regression: each waiting request held a pooled
+    connection, so as many concurrent sends as the pool's size left the batch writer none, and
+    every request hung until the pool timed out. Here the pool has 2 and 12 sends are in flight."""
+    alice, bob = make_user(), make_user()
+    room = room_services.room_create(creator=alice, name="rest burst")
+    room_services.room_join(user=bob, room_id=room.id)
+    server = start_server(server="uvicorn", extra_env={"DB_POOL_MAX_SIZE": "2"})
+    token = str(AccessToken.for_user(alice))
+
+    def post(n: int) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{server.url}/api/rooms/{room.id}/messages/",
+            data=json.dumps({"body": f"r{n}", "client_id": f"r{n}"}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=8) as response:
+            return response.status, json.loads(response.read())
+
+    with connect(f"{server.ws_url}/ws/?ticket={ws_ticket_issue(user=bob)}") as b:
+        next_of_type(b, "hello", 10)
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(post, range(12)))
+        assert [status for status, _ in answers] == [201] * 12
+        received = [next_of_type(b, "message.new", 5.0) for _ in range(12)]
+    assert sorted(f["message"]["client_id"] for f in received) == sorted(f"r{n}" for n in range(12))
+    seqs = [f["seq"] for f in received]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 12
+    assert {f["message"]["id"] for f in received} == {body["id"] for _, body in answers}

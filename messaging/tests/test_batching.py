@@ -1,0 +1,138 @@
+"""Sync views (REST, the web composer) join the process's group commit under ASGI.
+
+Driven through the real ASGI application (Django's handler gives each request its own worker
+thread, as under uvicorn), with the publication lock held by another thread so that sends
+pile up behind a write in progress, as they do under load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+
+import pytest
+from channels.db import database_sync_to_async as db
+from channels.testing import HttpCommunicator
+from django.db import connection
+from rest_framework_simplejwt.tokens import AccessToken
+
+from chatsite.asgi import application
+from messaging import batching
+from messaging.events import publication_order
+from messaging.models import Event, Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (state of another thread or of the batcher; nothing to wait on)."""
+    async with asyncio.timeout(10):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.005)
+
+
+class HeldLock:
+    """The publication lock, held by a thread of its own until ``release``."""
+
+    def __init__(self) -> None:
+        self.held, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold)
+
+    def _hold(self) -> None:
+        try:
+            with publication_order():
+                self.held.set()
+                self._release.wait(30)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> HeldLock:
+        self._thread.start()
+        assert self.held.wait(10)
+        return self
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(10)
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def post(token: str, path: str, body: dict) -> asyncio.Task:
+    content = json.dumps(body).encode()
+    communicator = HttpCommunicator(
+        application,
+        "POST",
+        path,
+        body=content,
+        headers=[
+            (b"host", b"testserver"),
+            (b"content-length", str(len(content)).encode()),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+    )
+
+    async def exchange() -> dict:
+        response = await communicator.get_response(timeout=20)
+        await communicator.wait(timeout=5)  # the handler has finished, not only answered
+        return response
+
+    return asyncio.create_task(exchange())
+
+
+async def test_rest_sends_waiting_behind_a_write_go_together_in_the_next(make_user, make_room):
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann, name="General")
+    token = str(AccessToken.for_user(ann))
+    path = f"/api/rooms/{room.id}/messages/"
+    batcher = batching.get_batcher()
+    with HeldLock() as lock:
+        first = post(token, path, {"body": "first", "client_id": "c0"})
+        # The batcher took it and its write waits for the lock ...
+        await until(lambda: batcher._task is not None and batcher.queue.qsize() == 0)
+        # ... while five more requests arrive and queue.
+        rest = [post(token, path, {"body": f"m{n}", "client_id": f"c{n}"}) for n in range(1, 6)]
+        await until(lambda: batcher.queue.qsize() == 5)
+        assert not first.done()
+        lock.release()
+        responses = [await first] + [await task for task in rest]
+
+    assert [r["status"] for r in responses] == [201] * 6
+    bodies = [json.loads(r["body"]) for r in responses]
+    assert [b["client_id"] for b in bodies] == [f"c{n}" for n in range(6)]
+    rows = await db(list)(
+        Message.objects.filter(room=room).order_by("id").values("id", "client_id", "created_at")
+    )
+    assert sorted(r["id"] for r in rows) == sorted(b["id"] for b in bodies)
+    assert rows[0]["client_id"] == "c0"
+    # Two writes: the first alone, then the five that waited, in one transaction.
+    assert rows[0]["created_at"] != rows[1]["created_at"]
+    assert len({r["created_at"] for r in rows[1:]}) == 1
+    seqs = await db(list)(
+        Event.objects.filter(room=room, type="message.new").order_by("seq").values_list("seq", flat=True)
+    )
+    assert len(seqs) == 6
+
+
+async def test_rest_errors_from_the_batcher_are_the_api_errors(make_user, make_room):
+    ann, outsider = await db(make_user)("ann"), await db(make_user)("eve")
+    room = await db(make_room)(ann, name="General")
+    path = f"/api/rooms/{room.id}/messages/"
+    blank = await post(str(AccessToken.for_user(ann)), path, {"body": "   "})
+    assert blank["status"] == 400
+    assert "body" in json.loads(blank["body"])
+    foreign = await post(str(AccessToken.for_user(outsider)), path, {"body": "hello"})
+    missing = await post(str(AccessToken.for_user(ann)), "/api/rooms/999999/messages/", {"body": "hello"})
+    assert foreign["status"] == missing["status"] == 404
+    assert foreign["body"] == missing["body"]
+    retry_first = await post(str(AccessToken.for_user(ann)), path, {"body": "once", "client_id": "r"})
+    retry_again = await post(str(AccessToken.for_user(ann)), path, {"body": "once", "client_id": "r"})
+    assert (retry_first["status"], retry_again["status"]) == (201, 200)
+    assert json.loads(retry_first["body"]) == json.loads(retry_again["body"])
+    assert await db(Message.objects.filter(room=room).count)() == 1
