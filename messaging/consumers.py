@@ -56,6 +56,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.wants_html = query_param(self.scope, "html") == "1"
         # Until catch-up is done, live events wait here so nothing overtakes the replay.
         self.live = False
+        self.cursor = 0  # the seq this socket is current to, once live
         self.pending: list[tuple[int | None, str]] = []
         self.membership_log: list[tuple[int, str, int]] = []
         since_raw = query_param(self.scope, "since")
@@ -99,14 +100,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         last_seq = snapshot.seq if since is None else since
         if catch_up.resync:
             await self.send_json({"type": "resync", "seq": snapshot.seq})
-            last_seq = max(last_seq, snapshot.seq)
+            last_seq = snapshot.seq  # the client starts over from here (its since may be bogus)
         for frame in catch_up.frames:
             await self.send(text_data=self.encode_replayed(frame))
             last_seq = frame["seq"]
         for seq, text in self.pending:
             if seq is None or seq > last_seq:
                 await self.send(text_data=text)
+                last_seq = max(last_seq, seq or 0)
         self.pending.clear()
+        self.cursor = last_seq
         self.live = True
 
     async def disconnect(self, code: int) -> None:
@@ -121,6 +124,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.live:
             self.pending.append((seq, text))
             return
+        if seq is not None:
+            # Never twice, never backwards: a hub filling a gap from the database may bring
+            # events this socket's catch-up has already sent.
+            if seq <= self.cursor:
+                return
+            self.cursor = seq
         try:
             await self.send(text_data=text)
         except Exception:  # the peer went away mid-write; disconnect() will unregister us

@@ -10,6 +10,14 @@ Permissions are checked when a socket subscribes (its rooms come from the databa
 connect) and kept current by membership events, which the hub applies to the registry as they
 pass: a user who joins starts receiving the room at once; one who leaves or is removed gets
 that event and nothing after it.
+
+Every event reaches every hub, in ``seq`` order (``messaging.events``), so a hub can tell when
+one did not arrive: a publish that failed after its commit, or a message the layer dropped.
+It then reads the missing events from the database and delivers them before the one that
+revealed the gap; when the stream is quiet it checks the latest recorded ``seq`` every
+``GAP_CHECK_SECONDS``, so a lost last event is not left waiting for the next one. Holes that
+no event fills (a rolled-back transaction's seq) cost one query. Too many to replay, and the
+hub asks its sockets to reconnect and resync, as when it loses the layer.
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from messaging.broadcasts import HUB_BATCH_TYPE, HUB_MESSAGE_TYPE, PROCESS_GROUP
+from messaging import selectors
+from messaging.broadcasts import HUB_BATCH_TYPE, HUB_MESSAGE_TYPE, PROCESS_GROUP, hub_message
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +42,7 @@ MEMBER_GONE = frozenset({"member.left", "member.removed"})
 # channels-redis forgets group members after group_expiry (30 min in settings), so a dead
 # process stops receiving; live hubs re-join (idempotent) well before that.
 GROUP_REFRESH_SECONDS = 600
+GAP_CHECK_SECONDS = 5.0
 
 
 class LocalSocket(Protocol):
@@ -58,6 +69,12 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self.delivered = 0  # frames written, for diagnostics and benchmarks
+        self.recovered = 0  # events read back from the database to fill gaps
+        self.last_seq = 0  # every event up to here has been dispatched (or predates this hub)
+        self._seq_known = False
+        self._order = asyncio.Lock()  # one dispatcher at a time: the reader or the gap check
+        self._last_heard = 0.0
+        self._watch_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -82,8 +99,18 @@ class Hub:
         # while any other receiver held the loop (a 5 s BZPOPMIN) hub events waited.
         self.channel_name = await layer.new_channel()
         await layer.group_add(PROCESS_GROUP, self.channel_name)
+        if not self._seq_known:
+            # Subscribed first, then read: any later event reaches this hub or is found by the
+            # gap check. No socket is attached yet, so nothing up to here is anyone's to deliver.
+            # (A restarted reader keeps its last_seq: its sockets may be owed what it missed.)
+            self.last_seq = await database_sync_to_async(selectors.latest_seq)()
+            self._seq_known = True
+        loop = asyncio.get_running_loop()
+        self._last_heard = loop.time()
+        if self._watch_task is None or self._watch_task.done():
+            self._watch_task = asyncio.create_task(self._watch(), name="parley-hub-gap-check")
         self._started.set()
-        refresh = asyncio.get_running_loop().time() + GROUP_REFRESH_SECONDS
+        refresh = loop.time() + GROUP_REFRESH_SECONDS
         while True:
             try:
                 message = await layer.receive(self.channel_name)
@@ -96,6 +123,7 @@ class Hub:
                 await self.drop_all_sockets()
                 await asyncio.sleep(0.5)
                 continue
+            self._last_heard = loop.time()
             kind = message.get("type")
             events = (
                 [message]
@@ -104,14 +132,63 @@ class Hub:
                 if kind == HUB_BATCH_TYPE
                 else []
             )
-            for event in events:
-                try:
-                    await self.dispatch(event)
-                except Exception:
-                    logger.exception("hub dispatch failed for seq %s", event.get("seq"))
-            if asyncio.get_running_loop().time() > refresh:
+            async with self._order:
+                for event in events:
+                    await self._dispatch_in_order(event)
+            if loop.time() > refresh:
                 await layer.group_add(PROCESS_GROUP, self.channel_name)
                 refresh = asyncio.get_running_loop().time() + GROUP_REFRESH_SECONDS
+
+    async def _dispatch_in_order(self, event: dict[str, Any]) -> None:
+        seq = event.get("seq")
+        if seq is not None:
+            if seq <= self.last_seq:
+                return  # already delivered, by a gap check that read it from the database
+            if seq > self.last_seq + 1:
+                await self._fill_gap(before=seq)
+            self.last_seq = seq
+        await self._dispatch_logged(event)
+
+    async def _dispatch_logged(self, event: dict[str, Any]) -> None:
+        try:
+            await self.dispatch(event)
+        except Exception:
+            logger.exception("hub dispatch failed for seq %s", event.get("seq"))
+
+    async def _fill_gap(self, before: int | None = None) -> None:
+        """Deliver, from the database, the events after ``last_seq`` (and before ``before``)
+        that never arrived. Call holding ``_order``."""
+        missed = await database_sync_to_async(_missed_messages)(after=self.last_seq, before=before)
+        if missed is None:
+            logger.warning("more than CATCHUP_MAX_EVENTS events missed; asking local sockets to resync")
+            await self.drop_all_sockets()
+            if before is not None:
+                self.last_seq = before - 1
+            else:
+                self.last_seq = await database_sync_to_async(selectors.latest_seq)()
+            return
+        if missed:
+            logger.warning("recovered %d event(s) the channel layer did not bring (seq %d..%d)",
+                           len(missed), missed[0]["seq"], missed[-1]["seq"])  # fmt: skip
+        for message in missed:
+            self.last_seq = message["seq"]
+            self.recovered += 1
+            await self._dispatch_logged(message)
+
+    async def _watch(self) -> None:
+        """While the stream is quiet, compare ``last_seq`` with the database now and then."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(GAP_CHECK_SECONDS)
+            if loop.time() - self._last_heard < GAP_CHECK_SECONDS:
+                continue
+            try:
+                latest = await database_sync_to_async(selectors.latest_seq)()
+                if latest > self.last_seq:
+                    async with self._order:
+                        await self._fill_gap()
+            except Exception:
+                logger.exception("hub gap check failed")
 
     async def drop_all_sockets(self) -> None:
         for sockets in list(self.by_user.values()):
@@ -175,6 +252,11 @@ class Hub:
             for socket in subject_sockets:
                 self.detach(socket, room_id)
                 socket.membership_changed(kind, room_id, seq or 0)
+
+
+def _missed_messages(*, after: int, before: int | None) -> list[dict[str, Any]] | None:
+    events = selectors.events_between(after=after, before=before)
+    return None if events is None else [hub_message(event) for event in events]
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -91,6 +91,18 @@ def events_since(*, user_id: int, room_ids: set[int], since: int) -> CatchUp:
     return CatchUp(frames=[event_frame(e) for e in events], resync=False)
 
 
+def events_between(*, after: int, before: int | None = None) -> list[Event] | None:
+    """Every recorded event with ``after < seq < before`` (no upper bound without ``before``), in
+    seq order, for a hub filling a gap in what the channel layer brought it; None when there are
+    more than CATCHUP_MAX_EVENTS (too many to replay: sockets should reconnect and resync)."""
+    limit = settings.CATCHUP_MAX_EVENTS
+    events = Event.objects.filter(seq__gt=after).order_by("seq")
+    if before is not None:
+        events = events.filter(seq__lt=before)
+    found = list(events[: limit + 1])
+    return None if len(found) > limit else found
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     messages: list[dict[str, Any]]  # message payloads, oldest first, as the partial renders them

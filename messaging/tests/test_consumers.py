@@ -288,3 +288,15 @@ async def test_every_socket_of_a_user_receives(make_user, make_room):
     for ws in tabs:
         assert (await ws.receive_json_from(timeout=5))["message"]["body"] == "both"
         await ws.disconnect()
+
+
+async def test_cursor_ahead_of_everything_gets_resync_and_then_live_events(make_user, make_room):
+    """A cursor from another database (or a bogus one) must not hold back what comes next."""
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann)
+    ws = await connect(ann, "&since=999999999")
+    await hello(ws)
+    assert (await ws.receive_json_from(timeout=5))["type"] == "resync"
+    await db(services.message_send)(sender=ann, room_id=room.id, body="after resync", client_id="ar")
+    assert (await ws.receive_json_from(timeout=5))["message"]["body"] == "after resync"
+    await ws.disconnect()

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from channels.db import database_sync_to_async as db
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import fanout
+from messaging import fanout, services
 from messaging.broadcasts import HUB_MESSAGE_TYPE
+from messaging.models import Event, Message
+from messaging.selectors import latest_seq
+from messaging.serialization import message_payload
 
 
 class FakeSocket:
@@ -97,6 +103,7 @@ async def test_hub_that_cannot_subscribe_raises(monkeypatch):
         await fanout.Hub().start()
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_lost_layer_asks_local_sockets_to_reconnect(monkeypatch):
     monkeypatch.setattr(fanout, "get_channel_layer", FlakyLayer)
     hub = fanout.Hub()
@@ -121,3 +128,112 @@ async def test_socket_is_closed_with_try_again_when_the_layer_is_down(monkeypatc
     connected, _ = await communicator.connect(timeout=5)
     assert connected  # accepted, then closed: the client should retry with backoff
     assert (await communicator.receive_output(timeout=5))["code"] == 1013
+
+
+# --- gaps: events recorded whose publish never reached the hub ------------------------------
+
+
+def record_unpublished(room_id: int, sender, body: str) -> int:
+    """What a publish that fails after its commit leaves behind: the message and its event
+    recorded, nothing sent to the channel layer. Returns the event's seq."""
+    message = Message.objects.create(
+        room_id=room_id, sender=sender, body=body, client_id=body, created_at=timezone.now()
+    )
+    payload = {"message": message_payload(Message.objects.select_related("sender").get(pk=message.pk))}
+    return Event.objects.create(room_id=room_id, type="message.new", payload=payload).seq
+
+
+async def bodies(ws: WebsocketCommunicator, count: int) -> list[tuple[str, int]]:
+    out = []
+    for _ in range(count):
+        frame = await ws.receive_json_from(timeout=5)
+        out.append((frame["message"]["body"], frame["seq"]))
+    return out
+
+
+@pytest.fixture
+async def room_and_sockets(make_user, make_room):
+    """ann and ben in one room, each with a live socket."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, members=(ben,))
+    sockets = []
+    for user in (ann, ben):
+        ws = WebsocketCommunicator(application, f"/ws/?ticket={await db(ws_ticket_issue)(user=user)}")
+        assert (await ws.connect(timeout=5))[0]
+        assert (await ws.receive_json_from(timeout=5))["type"] == "hello"
+        sockets.append(ws)
+    yield ann, ben, room, sockets
+    for ws in sockets:
+        await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_event_that_never_arrived_is_delivered_before_the_next(room_and_sockets):
+    ann, _, room, sockets = room_and_sockets
+    lost = await db(record_unpublished)(room.id, ann, "lost in transit")
+    await db(services.message_send)(sender=ann, room_id=room.id, body="next", client_id="next")
+    for ws in sockets:
+        assert await bodies(ws, 2) == [("lost in transit", lost), ("next", lost + 1)]
+        assert await ws.receive_nothing(timeout=0.2)
+    assert (await fanout.get_hub()).recovered == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_quiet_hub_finds_a_lost_last_event(room_and_sockets, monkeypatch):
+    monkeypatch.setattr(fanout, "GAP_CHECK_SECONDS", 0.2)
+    ann, _, room, sockets = room_and_sockets
+    hub = await fanout.get_hub()
+    hub._watch_task.cancel()  # restart the check with the short interval
+    hub._watch_task = asyncio.create_task(hub._watch())
+    lost = await db(record_unpublished)(room.id, ann, "the last word")
+    for ws in sockets:
+        assert await bodies(ws, 1) == [("the last word", lost)]
+    assert hub.recovered == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_that_caught_up_on_a_lost_event_does_not_get_it_again(room_and_sockets, make_user):
+    ann, ben, room, sockets = room_and_sockets
+    before = await db(latest_seq)()
+    lost = await db(record_unpublished)(room.id, ann, "lost")
+    # ben opens a second socket from an older cursor: its catch-up replays the lost event ...
+    ticket = await db(ws_ticket_issue)(user=ben)
+    late = WebsocketCommunicator(application, f"/ws/?ticket={ticket}&since={before}")
+    assert (await late.connect(timeout=5))[0]
+    assert (await late.receive_json_from(timeout=5))["type"] == "hello"
+    assert await bodies(late, 1) == [("lost", lost)]
+    # ... and when the hub later fills the gap, the sockets that missed it get it, once; this one doesn't.
+    await db(services.message_send)(sender=ann, room_id=room.id, body="next", client_id="n")
+    assert await bodies(late, 1) == [("next", lost + 1)]
+    assert await late.receive_nothing(timeout=0.2)
+    assert await bodies(sockets[1], 2) == [("lost", lost), ("next", lost + 1)]
+    await late.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_hole_in_seq_costs_nothing_visible(room_and_sockets):
+    """A rolled-back writer leaves a seq no event fills: the next event is simply delivered."""
+    ann, _, room, sockets = room_and_sockets
+
+    def rolled_back() -> None:
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            Event.objects.create(room_id=room.id, type="message.new", payload={})
+            raise RuntimeError("abandoned")
+
+    await db(rolled_back)()
+    await db(services.message_send)(sender=ann, room_id=room.id, body="after the hole", client_id="h")
+    for ws in sockets:
+        assert [body for body, _ in await bodies(ws, 1)] == ["after the hole"]
+        assert await ws.receive_nothing(timeout=0.2)
+    assert (await fanout.get_hub()).recovered == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_too_many_lost_events_ask_sockets_to_reconnect(room_and_sockets, settings):
+    settings.CATCHUP_MAX_EVENTS = 2
+    ann, _, room, sockets = room_and_sockets
+    for n in range(3):
+        await db(record_unpublished)(room.id, ann, f"lost {n}")
+    await db(services.message_send)(sender=ann, room_id=room.id, body="next", client_id="next")
+    for ws in sockets:
+        assert (await ws.receive_output(timeout=5))["code"] == 1013
