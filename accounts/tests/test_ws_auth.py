@@ -1,5 +1,6 @@
 """WebSocket authentication: tickets (single use, short-lived) and Origin-checked cookies."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -87,5 +88,9 @@ async def test_session_cookie_from_foreign_or_missing_origin_is_refused(make_use
     user = await database_sync_to_async(make_user)("sam")
     cookie = await database_sync_to_async(_session_cookie)(user)
     headers = [(b"cookie", cookie)] + ([(b"origin", origin)] if origin else [])
-    _, connected, _ = await connect("/ws/", headers=headers)
+    communicator, connected, _ = await connect("/ws/", headers=headers)
     assert not connected
+    # The refusal is complete, with nothing left running. Channels' WebsocketDenier went on
+    # waiting on a channel-layer channel of its own (a Redis receive per refused socket), whose
+    # cancellation could hang a test's teardown.
+    await asyncio.wait_for(asyncio.shield(communicator.future), timeout=2)
