@@ -64,14 +64,14 @@ def send_rate_take(*, user_id: int, count: int) -> int:
     in the shared cache so every process and interface draws on one budget)."""
     window = settings.SEND_RATE_WINDOW
     key = f"send-rate:{user_id}:{int(time.time() // window)}"
-    if cache.add(key, count, timeout=window + 1):
-        total = count
-    else:
-        try:
-            total = cache.incr(key, count)
-        except ValueError:
-            cache.add(key, count, timeout=window + 1)
+    try:
+        # After a window's first send its counter exists: the common case is one incr.
+        total = cache.incr(key, count)
+    except ValueError:
+        if cache.add(key, count, timeout=window + 1):
             total = count
+        else:  # another process opened the window between the two calls
+            total = cache.incr(key, count)
     return max(0, min(count, settings.SEND_RATE_LIMIT - (total - count)))
 
 
