@@ -330,6 +330,18 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def cpu_reference_ms() -> float:
+    """The best of three timings of a fixed pure-Python loop: how fast this host runs Python at
+    that moment. On a shared VM it varies (here by up to 40 % within an hour) while the load
+    average says nothing, so a run records it at its start and end."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     try:

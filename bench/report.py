@@ -101,6 +101,16 @@ def render(results: dict[str, Any]) -> str:
         f" PostgreSQL {m.get('postgresql', '?')}, Redis on 127.0.0.1.",
         f"- Load average when the run started: {m['loadavg_at_start']} (1/5/15 min). The load generator runs on"
         " the same 2 cores as the servers, PostgreSQL and Redis; other work on the machine shows up in every number.",
+        *(
+            [
+                f"- Host speed: a fixed pure-Python loop (`bench.infra.cpu_reference_ms`) took"
+                f" {_fmt(m['cpu_reference_ms_start'], ' ms')} at the start and"
+                f" {_fmt(m.get('cpu_reference_ms_end'), ' ms')} at the end of the run; this VM has timed it"
+                " from ~85 to ~140 ms with nothing else running. A slow host slows every number here."
+            ]
+            if "cpu_reference_ms_start" in m
+            else []
+        ),
         f"- Every server ran as {c['workers']} processes. Parley: production settings (`DEBUG=false`, PostgreSQL,"
         " Redis channel layer), `SEND_RATE_LIMIT=1000000` so 10 senders can offer 80 msg/s (the default is 20 per"
         " 10 s per user), MD5 password hasher for setup speed only (`bench/settings.py`; `--production-hasher` uses"
@@ -354,11 +364,11 @@ the start of the run is recorded under *Conditions*.
   threads, for one message, where a socket pays one frame. `/proc` CPU counters put a REST send
   at about 10 ms of server CPU, against about 4 ms for the write itself (py-spy, `--gil`). At
   100 REST sends/s that keeps both cores ~80 % busy together with PostgreSQL, Redis and the load
-  generator, so REST response times follow the machine. Ten runs of this send-path step on the
-  same REST path and an idle machine (where a pure-Python loop itself varied 20 % in speed from
-  run to run) gave a REST p99 at 100/s of 22–110 ms (p50 9–42 ms), and a WebSocket ack p99 of
-  10–41 ms in the same runs. The ack target is the WebSocket `message.ack`; REST's response time
-  is reported beside it, not judged against it.
+  generator, so REST response times follow the machine. Twelve runs of this send-path step over
+  the last commits, on an otherwise idle machine, gave a REST p99 at 100/s of 22–161 ms (p50
+  9–70 ms) and a WebSocket ack p99 of 10–55 ms; the slowest of both came from one full run during
+  which the host ran the reference loop (*Conditions*) ~40 % slower than usual. The ack target is
+  the WebSocket `message.ack`; REST's response time is reported beside it, not judged against it.
   Next steps, in order of expected gain:
   - fold the membership check, the inserts and the room update into one statement;
   - publish with `NOTIFY` inside the commit, which keeps the order without holding a lock across
@@ -373,7 +383,9 @@ the start of the run is recorded under *Conditions*.
   Pages are built from `values()` rows rather than model instances (in-process cost 9.4 → 3.2 ms
   per request), and no request pays for a full collection over startup's objects any more
   (change 7): those 45–50 ms pauses were what once put the deepest page's p99 over 15 ms.
-  Next steps, if the target tightens:
+  The margin is thin on this VM: p50 is 7–10 ms, and the one full run on a slow host (reference
+  loop ~40 % slower) measured a page-1 p99 of 17.7 ms.
+  Next steps:
   - skip the JWT user query (a stateless token user, re-checked at refresh);
   - make the middleware chain async end to end (whitenoise is sync-only, so a request crosses
     between the loop and a thread three times instead of once).

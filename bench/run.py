@@ -226,6 +226,7 @@ async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     started = time.monotonic()
+    results["machine"]["cpu_reference_ms_start"] = infra.cpu_reference_ms()
     try:
         results["machine"]["postgresql"] = services.psql("SHOW server_version")
         services.recreate_database(config.db_name)
@@ -237,6 +238,7 @@ async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
     finally:
         services.stop()
     results["duration_s"] = round(time.monotonic() - started, 1)
+    results["machine"]["cpu_reference_ms_end"] = infra.cpu_reference_ms()
     infra.LOGS.mkdir(parents=True, exist_ok=True)
     (infra.LOGS / "last-results.json").write_text(json.dumps(results, indent=2) + "\n")
     if write is not None:
