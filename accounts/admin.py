@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts import services
 from accounts.models import User
 
 
@@ -19,9 +20,22 @@ class UserAdmin(DjangoUserAdmin):
     )
     actions = ["deactivate", "activate"]
 
-    @admin.action(description="Deactivate selected users (they can no longer log in)")
+    def save_model(self, request, obj, form, change):
+        # Unticking "active" on the change form deactivates through the same service, so the
+        # user's open sockets close just as with the list action.
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivating:
+            obj.is_active = True  # let the service make (and announce) the change
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            services.users_deactivate(user_ids=[obj.pk], actor_id=request.user.pk)
+            obj.refresh_from_db(fields=["is_active"])
+
+    @admin.action(description="Deactivate selected users (they can no longer log in; open chats close)")
     def deactivate(self, request, queryset):
-        updated = queryset.exclude(pk=request.user.pk).update(is_active=False)
+        updated = services.users_deactivate(
+            user_ids=list(queryset.values_list("pk", flat=True)), actor_id=request.user.pk
+        )
         self.message_user(request, f"Deactivated {updated} user(s).")
 
     @admin.action(description="Activate selected users")

@@ -1,7 +1,8 @@
-"""Every state change of accounts: registration, tickets, presence timestamps."""
+"""Every state change of accounts: registration, tickets, presence timestamps, deactivation."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -99,3 +100,28 @@ def user_set_theme(*, user: User, theme: str) -> User:
     user.theme = theme
     user.save(update_fields=["theme", "updated_at"])
     return user
+
+
+@transaction.atomic
+def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int:
+    """Deactivate users (never ``actor_id`` itself); returns how many changed.
+
+    A deactivated user can no longer log in, refresh a token or redeem a ticket (each checks
+    ``is_active``); after commit their open WebSocket connections are closed in every server
+    process, so they stop receiving at once rather than when they next reconnect.
+    """
+    users = User.objects.filter(pk__in=user_ids, is_active=True)
+    if actor_id is not None:
+        users = users.exclude(pk=actor_id)
+    ids = list(users.values_list("pk", flat=True))
+    User.objects.filter(pk__in=ids).update(is_active=False, updated_at=timezone.now())
+    WsTicket.objects.filter(user_id__in=ids).delete()
+    if ids:
+        transaction.on_commit(functools.partial(accounts_sockets_close, ids), robust=True)
+    return len(ids)
+
+
+def accounts_sockets_close(user_ids: list[int]) -> None:
+    from messaging import broadcasts  # the one module that talks to the channel layer
+
+    broadcasts.accounts_closed(user_ids)

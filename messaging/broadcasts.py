@@ -26,6 +26,8 @@ PROCESS_GROUP = "parley.processes"
 HUB_MESSAGE_TYPE = "parley.event"
 # Several events in one layer message (a group commit of sends), dispatched in order.
 HUB_BATCH_TYPE = "parley.events"
+# Not an event (no seq, nothing to replay): close these users' sockets in every process.
+HUB_ACCOUNTS_CLOSED_TYPE = "parley.accounts_closed"
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -112,3 +114,8 @@ def events_published(events: list[Event]) -> None:
         event_published(events[0])
         return
     _group_send({"type": HUB_BATCH_TYPE, "events": [hub_message(event) for event in events]})
+
+
+def accounts_closed(user_ids: list[int]) -> None:
+    """Tell every server process to close the sockets of these (deactivated) users."""
+    _group_send({"type": HUB_ACCOUNTS_CLOSED_TYPE, "users": sorted(user_ids)})

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_CHARS = 64 * 1024
 # "Try again later": clients reconnect (with backoff) and catch up with ?since=.
 CLOSE_TRY_AGAIN = 1013
+CLOSE_ACCOUNT_CLOSED = 4403  # the account was deactivated: do not reconnect
 
 
 class FrameError(Exception):
@@ -145,6 +146,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.hub.unregister(self)
             self.hub = None
         await self.close(code=CLOSE_TRY_AGAIN)
+
+    async def account_closed(self) -> None:
+        """The account was deactivated: stop at once (4403, so the client does not retry)."""
+        if self.hub is not None:
+            self.hub.unregister(self)
+            self.hub = None
+        await self.close(code=CLOSE_ACCOUNT_CLOSED)
 
     def encode_replayed(self, frame: dict[str, Any]) -> str:
         if not self.wants_html:

@@ -33,7 +33,13 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from messaging import selectors
-from messaging.broadcasts import HUB_BATCH_TYPE, HUB_MESSAGE_TYPE, PROCESS_GROUP, hub_message
+from messaging.broadcasts import (
+    HUB_ACCOUNTS_CLOSED_TYPE,
+    HUB_BATCH_TYPE,
+    HUB_MESSAGE_TYPE,
+    PROCESS_GROUP,
+    hub_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,8 @@ class LocalSocket(Protocol):
     def membership_changed(self, kind: str, room_id: int, seq: int) -> None: ...
 
     async def reconnect_required(self) -> None: ...
+
+    async def account_closed(self) -> None: ...
 
 
 class HubUnavailable(RuntimeError):
@@ -125,6 +133,9 @@ class Hub:
                 continue
             self._last_heard = loop.time()
             kind = message.get("type")
+            if kind == HUB_ACCOUNTS_CLOSED_TYPE:
+                await self.close_accounts(message.get("users", []))
+                continue
             events = (
                 [message]
                 if kind == HUB_MESSAGE_TYPE
@@ -189,6 +200,15 @@ class Hub:
                         await self._fill_gap()
             except Exception:
                 logger.exception("hub gap check failed")
+
+    async def close_accounts(self, user_ids: Iterable[int]) -> None:
+        """Close every local socket of these users (deactivated accounts)."""
+        for user_id in user_ids:
+            for socket in list(self.by_user.get(user_id, ())):
+                try:
+                    await socket.account_closed()
+                except Exception:
+                    logger.exception("closing a socket of deactivated user %s failed", user_id)
 
     async def drop_all_sockets(self) -> None:
         for sockets in list(self.by_user.values()):

@@ -44,3 +44,38 @@ def test_moderation_pages_render(staff_client, make_room, make_user):
         "/admin/messaging/event/",
     ]:
         assert staff_client.get(url).status_code == 200, url
+
+
+def closes_scheduled(callbacks: list) -> list[list[int]]:
+    from accounts.services import accounts_sockets_close
+
+    return [list(c.args[0]) for c in callbacks if getattr(c, "func", None) is accounts_sockets_close]
+
+
+def test_admin_deactivate_action_closes_the_users_sockets(
+    staff_client, make_user, django_capture_on_commit_callbacks
+):
+    from accounts.models import WsTicket
+    from accounts.services import ws_ticket_issue
+
+    target, bystander = make_user("spammer"), make_user("bystander")
+    ws_ticket_issue(user=target)
+    with django_capture_on_commit_callbacks() as callbacks:
+        staff_client.post("/admin/accounts/user/", {"action": "deactivate", "_selected_action": [target.pk]})
+    assert closes_scheduled(callbacks) == [[target.pk]]
+    assert not WsTicket.objects.filter(user=target).exists()
+    bystander.refresh_from_db()
+    assert bystander.is_active
+
+
+def test_unticking_active_on_the_change_form_closes_the_users_sockets(
+    staff_client, make_user, django_capture_on_commit_callbacks
+):
+    target = make_user("spammer", display_name="Spam")
+    form = {"username": "spammer", "display_name": "Spam", "email": "", "theme": "system"}  # no is_active
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff_client.post(f"/admin/accounts/user/{target.pk}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    target.refresh_from_db()
+    assert not target.is_active
+    assert closes_scheduled(callbacks) == [[target.pk]]

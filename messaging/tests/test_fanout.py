@@ -237,3 +237,15 @@ async def test_too_many_lost_events_ask_sockets_to_reconnect(room_and_sockets, s
     await db(services.message_send)(sender=ann, room_id=room.id, body="next", client_id="next")
     for ws in sockets:
         assert (await ws.receive_output(timeout=5))["code"] == 1013
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_deactivating_a_user_closes_their_sockets_only(room_and_sockets):
+    from accounts.services import users_deactivate
+
+    _, ben, _, (ws_ann, ws_ben) = room_and_sockets
+    assert await db(users_deactivate)(user_ids=[ben.id]) == 1
+    assert (await ws_ben.receive_output(timeout=5))["code"] == 4403
+    await ws_ann.send_json_to({"type": "ping", "ref": 1})
+    assert await ws_ann.receive_json_from(timeout=5) == {"type": "pong", "ref": 1}
+    assert (await fanout.get_hub()).by_user.get(ben.id) is None

@@ -139,7 +139,7 @@
         if (!entry.acked) markFailed(clientId, "Not sent: the connection dropped.");
       });
       if (leaving) return;
-      if (event.code === 4401) {
+      if (event.code === 4401 || event.code === 4403) {  // signed out, or account deactivated
         location.assign("/login/?next=" + encodeURIComponent(location.pathname));
         return;
       }
