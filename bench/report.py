@@ -96,7 +96,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Conditions",
         "",
-        f"- Run started {results['started_at']}, took {_fmt(results.get('duration_s'), ' s')}.",
+        f"- Run started {results['started_at']}, took {_fmt(results.get('duration_s'), ' s')}"
+        + (f", on commit `{results['commit']}`." if "commit" in results else "."),
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Linux {m['kernel']}, Python {m['python']},"
         f" PostgreSQL {m.get('postgresql', '?')}, Redis on 127.0.0.1.",
         f"- Load average when the run started: {m['loadavg_at_start']} (1/5/15 min). The load generator runs on"

@@ -227,6 +227,7 @@ async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
     }
     started = time.monotonic()
     results["machine"]["cpu_reference_ms_start"] = infra.cpu_reference_ms()
+    results["commit"] = infra.commit()
     try:
         results["machine"]["postgresql"] = services.psql("SHOW server_version")
         services.recreate_database(config.db_name)
