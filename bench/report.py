@@ -112,6 +112,17 @@ def render(results: dict[str, Any]) -> str:
             if "cpu_reference_ms_start" in m
             else []
         ),
+        *(
+            [
+                "- **The host slowed during this run** (the loop took over 20 % longer at the end than"
+                " at the start): later scenarios ran on a slower machine than earlier ones, and their"
+                " latencies are not comparable with a steady run's."
+            ]
+            if m.get("cpu_reference_ms_end")
+            and m.get("cpu_reference_ms_start")
+            and m["cpu_reference_ms_end"] > 1.2 * m["cpu_reference_ms_start"]
+            else []
+        ),
         f"- Every server ran as {c['workers']} processes. Parley: production settings (`DEBUG=false`, PostgreSQL,"
         " Redis channel layer), `SEND_RATE_LIMIT=1000000` so 10 senders can offer 80 msg/s (the default is 20 per"
         " 10 s per user), MD5 password hasher for setup speed only (`bench/settings.py`; `--production-hasher` uses"
