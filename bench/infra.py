@@ -344,7 +344,7 @@ def commit() -> str:
 
 def cpu_reference_ms() -> float:
     """The best of three timings of a fixed pure-Python loop: how fast this host runs Python at
-    that moment. On a shared VM it varies (here by up to 40 % within an hour) while the load
+    that moment. On a shared VM it varies (here from ~80 to ~160 ms within an hour) while the load
     average says nothing, so a run records it at its start and end."""
     best = float("inf")
     for _ in range(3):

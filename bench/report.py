@@ -107,7 +107,7 @@ def render(results: dict[str, Any]) -> str:
                 f"- Host speed: a fixed pure-Python loop (`bench.infra.cpu_reference_ms`) took"
                 f" {_fmt(m['cpu_reference_ms_start'], ' ms')} at the start and"
                 f" {_fmt(m.get('cpu_reference_ms_end'), ' ms')} at the end of the run; this VM has timed it"
-                " from ~85 to ~140 ms with nothing else running. A slow host slows every number here."
+                " from ~80 to ~160 ms with nothing else running. A slow host slows every number here."
             ]
             if "cpu_reference_ms_start" in m
             else []
