@@ -111,6 +111,17 @@ def make_room(make_user) -> Callable[..., object]:
     return make
 
 
+@pytest.fixture
+def room_of_two(make_user) -> tuple[object, object, object]:
+    """(room, alice, bob): alice created the room, bob joined it, both through the services."""
+    from rooms import services
+
+    alice, bob = make_user(), make_user()
+    room = services.room_create(creator=alice, name="two")
+    services.room_join(user=bob, room_id=room.id)
+    return room, alice, bob
+
+
 def scheduled_broadcasts(callbacks: list) -> list[tuple[str, str, int | None]]:
     """(function name, event type, subject id) of each on-commit broadcast captured by
     pytest-django's ``django_capture_on_commit_callbacks``."""

@@ -10,18 +10,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from websockets.sync.client import connect
 
 from accounts.services import ws_ticket_issue
-from rooms import services as room_services
 
 pytestmark = [pytest.mark.services, pytest.mark.server]
-
-
-@pytest.fixture
-def room_of_two(make_user):
-    """alice (owner) and bob in one room: (alice, bob, room)."""
-    alice, bob = make_user(), make_user()
-    room = room_services.room_create(creator=alice, name="delivery")
-    room_services.room_join(user=bob, room_id=room.id)
-    return alice, bob, room
 
 
 def next_of_type(ws, kind: str, timeout: float) -> dict:
@@ -36,7 +26,7 @@ def test_messages_reach_every_member_promptly(start_server, room_of_two):
     """Regression: the hub's layer channel had its own prefix, so channels-redis's one receive
     loop per process served it only between other receivers' 5 s pops; events arrived seconds
     late. Each send here must arrive well inside that."""
-    alice, bob, room = room_of_two
+    room, alice, bob = room_of_two
     server = start_server(server="uvicorn")
     url = f"{server.ws_url}/ws/?ticket="
     with connect(url + ws_ticket_issue(user=alice)) as a, connect(url + ws_ticket_issue(user=bob)) as b:
@@ -56,7 +46,7 @@ def test_a_burst_of_sends_arrives_complete_and_in_seq_order(start_server, room_o
     """A burst of sends goes through the process's send batcher (group commits across sockets,
     see test_services): every member still gets each message once, in seq order, and the
     sender every ack."""
-    alice, bob, room = room_of_two
+    room, alice, bob = room_of_two
     server = start_server(server="uvicorn")
     url = f"{server.ws_url}/ws/?ticket="
     with connect(url + ws_ticket_issue(user=alice)) as a, connect(url + ws_ticket_issue(user=bob)) as b:
@@ -78,7 +68,7 @@ def test_concurrent_rest_sends_share_group_commits_without_emptying_the_pool(sta
     """REST sends join the process's group commit. Regression: each waiting request held a pooled
     connection, so as many concurrent sends as the pool's size left the batch writer none, and
     every request hung until the pool timed out. Here the pool has 2 and 12 sends are in flight."""
-    alice, bob, room = room_of_two
+    room, alice, bob = room_of_two
     server = start_server(server="uvicorn", extra_env={"DB_POOL_MAX_SIZE": "2"})
     token = str(AccessToken.for_user(alice))
 

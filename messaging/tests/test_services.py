@@ -7,7 +7,6 @@ from messaging import broadcasts, selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
 from messaging.models import Event, Message
 from messaging.serialization import message_payload
-from rooms import services as room_services
 from rooms.exceptions import RoomNotFound
 from rooms.models import Room
 
@@ -166,14 +165,6 @@ def test_concurrent_sends_with_one_client_id_store_one_message(make_user, make_r
 
 
 # --- message_send_many: the group commit behind WebSocket sends ----------------------------
-
-
-@pytest.fixture
-def room_of_two(make_user):
-    alice, bob = make_user(), make_user()
-    room = room_services.room_create(creator=alice, name="batch")
-    room_services.room_join(user=bob, room_id=room.id)
-    return room, alice, bob
 
 
 @pytest.fixture
