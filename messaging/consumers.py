@@ -17,6 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from accounts.services import user_touch_last_seen
 from accounts.ws_auth import query_param
 from chatsite.exceptions import DomainError
+from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
 from messaging import broadcasts, selectors, services
 from messaging.batching import get_batcher
 from messaging.fanout import MEMBER_JOINED, Hub, HubUnavailable, get_hub
@@ -24,6 +25,7 @@ from messaging.fanout import MEMBER_JOINED, Hub, HubUnavailable, get_hub
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 64 * 1024
+PING_REF_MAX = 2**53  # what a JavaScript client can hold exactly
 # "Try again later": clients reconnect (with backoff) and catch up with ?since=.
 CLOSE_TRY_AGAIN = 1013
 CLOSE_ACCOUNT_CLOSED = 4403  # the account was deactivated: do not reconnect
@@ -64,13 +66,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         await self.accept()
         since: int | None = None
-        if since_raw is not None:
-            if since_raw.isdigit() and len(since_raw) <= 18:
-                since = int(since_raw)
-            else:
-                await self.send_error(
-                    "invalid_since", "since must be a non-negative integer sequence number."
-                )
+        try:
+            since = parse_optional_id(since_raw, label="since")
+        except InvalidNumber:
+            await self.send_error("invalid_since", "since must be a non-negative integer sequence number.")
 
         try:
             hub = await get_hub()
@@ -113,10 +112,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.cursor = last_seq
         self.live = True
 
-    async def disconnect(self, code: int) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Whatever ends this consumer (a clean close, an exception in connect or in a handler,
+        # a cancelled task), its hub registrations go with it: a socket left in the hub keeps
+        # the consumer, and all it holds, alive for the life of the process.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Leave the hub (idempotent)."""
         if self.hub is not None:
             self.hub.unregister(self)
             self.hub = None
+
+    async def disconnect(self, code: int) -> None:
+        if self.hub is not None:
+            self.release()
             await database_sync_to_async(user_touch_last_seen)(user_id=self.user_id)
 
     # -- hub callbacks (fanout.LocalSocket) -----------------------------------------------------
@@ -142,16 +155,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def reconnect_required(self) -> None:
         """The hub may have missed events: close so the client reconnects with ?since=."""
-        if self.hub is not None:
-            self.hub.unregister(self)
-            self.hub = None
+        self.release()
         await self.close(code=CLOSE_TRY_AGAIN)
 
     async def account_closed(self) -> None:
         """The account was deactivated: stop at once (4403, so the client does not retry)."""
-        if self.hub is not None:
-            self.hub.unregister(self)
-            self.hub = None
+        self.release()
         await self.close(code=CLOSE_ACCOUNT_CLOSED)
 
     def encode_replayed(self, frame: dict[str, Any]) -> str:
@@ -164,27 +173,49 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # -- frames from the client -----------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Every frame gets an answer (a result or an error frame) and the socket stays open,
+        whatever its JSON shape; nothing a frame carries is echoed unless it passed validation."""
         client_id = None
         try:
-            if text_data is None:
-                raise FrameError("unsupported_frame", "Send JSON text frames, not binary.")
-            if len(text_data) > MAX_FRAME_CHARS:
-                raise FrameError("frame_too_large", f"Frames must be at most {MAX_FRAME_CHARS} characters.")
-            try:
-                frame = json.loads(text_data)
-            except ValueError:
-                raise FrameError("invalid_json", "The frame is not valid JSON.") from None
-            if not isinstance(frame, dict):
-                raise FrameError("invalid_frame", "A frame must be a JSON object with a 'type'.")
-            client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
-            handler = self.handlers.get(frame.get("type"))  # type: ignore[arg-type]
+            frame = self.parse_frame(text_data)
+            client_id = self.echoable_client_id(frame.get("client_id"))
+            handler = self.handlers.get(frame["type"])
             if handler is None:
-                raise FrameError("unknown_type", f"Unknown frame type {frame.get('type')!r}.")
+                raise FrameError("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")
             await handler(self, frame)
-        except FrameError as exc:
+        except (FrameError, DomainError) as exc:
             await self.send_error(exc.code, exc.detail, client_id)
-        except DomainError as exc:
-            await self.send_error(exc.code, exc.detail, client_id)
+        except Exception:
+            logger.exception("a frame from user %s failed", self.user_id)
+            await self.send_error("internal_error", "The server could not handle this frame.", client_id)
+
+    @staticmethod
+    def parse_frame(text_data: str | None) -> dict[str, Any]:
+        if text_data is None:
+            raise FrameError("unsupported_frame", "Send JSON text frames, not binary.")
+        if len(text_data) > MAX_FRAME_CHARS:
+            raise FrameError("frame_too_large", f"Frames must be at most {MAX_FRAME_CHARS} characters.")
+        try:
+            frame = json.loads(text_data)
+        except (ValueError, RecursionError):
+            raise FrameError("invalid_json", "The frame is not valid JSON.") from None
+        # Only an escape can smuggle a lone surrogate in: the socket's own text is valid UTF-8.
+        if "\\u" in text_data and find_unencodable(frame):
+            raise FrameError(
+                "invalid_text", "The frame holds text that is not valid Unicode (a lone surrogate)."
+            )
+        if not isinstance(frame, dict):
+            raise FrameError("invalid_frame", "A frame must be a JSON object with a 'type'.")
+        if not isinstance(frame.get("type"), str):
+            raise FrameError("unknown_type", "A frame's 'type' must be one of the documented strings.")
+        return frame
+
+    @staticmethod
+    def echoable_client_id(value: object) -> str | None:
+        try:
+            return services.clean_client_id(value) if isinstance(value, str) and value else None
+        except DomainError:
+            return None
 
     async def on_message_send(self, frame: dict[str, Any]) -> None:
         room_id = frame.get("room")
@@ -193,6 +224,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id = frame.get("client_id")
         if not isinstance(client_id, str) or not client_id:
             raise FrameError("invalid_client_id", "'client_id' must be a non-empty string.")
+        try:
+            services.clean_client_id(client_id)
+        except DomainError as exc:
+            raise FrameError("invalid_client_id", exc.detail) from None
         if "body" not in frame:
             raise FrameError("invalid_message", "'body' is required.")
         if room_id not in self.rooms:
@@ -206,7 +241,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "message.ack", "client_id": client_id, **result})
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong", "ref": frame.get("ref")})
+        ref = frame.get("ref")
+        if ref is not None and not (
+            (type(ref) is int and abs(ref) <= PING_REF_MAX)
+            or (isinstance(ref, str) and len(ref) <= 64 and is_encodable(ref) and ref.isprintable())
+        ):
+            raise FrameError(
+                "invalid_ref", "'ref' must be an integer or a printable string of at most 64 characters."
+            )
+        await self.send_json({"type": "pong", "ref": ref})
 
     handlers = {"message.send": on_message_send, "ping": on_ping}
 

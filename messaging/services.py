@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import time
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from accounts.models import User
+from chatsite import ratelimit
 from chatsite.exceptions import DomainError
+from chatsite.validation import clean_text, is_encodable
 from messaging.events import event_writer, events_record_many
-from messaging.exceptions import InvalidMessage, SendRateLimited
+from messaging.exceptions import InvalidMessage, SendFailed, SendRateLimited
 from messaging.models import Event, Message
 from messaging.serialization import message_payload
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
+
+logger = logging.getLogger(__name__)
 
 CLIENT_ID_MAX = 64
 
@@ -33,24 +36,22 @@ class SendResult:
 
 
 def clean_body(body: object) -> str:
-    if not isinstance(body, str):
-        raise InvalidMessage("Message body must be a string.", field="body")
-    body = body.strip()
-    if not body:
-        raise InvalidMessage("Message body must not be empty.", field="body")
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise InvalidMessage(
-            f"Message body must be at most {settings.MESSAGE_MAX_LENGTH} characters.", field="body"
-        )
-    if "\x00" in body:
-        raise InvalidMessage("Message body must not contain NUL characters.", field="body")
-    return body
+    """The message text as stored, or InvalidMessage (rules: ``chatsite.validation.clean_text``)."""
+    return clean_text(
+        body, label="Message body", max_length=settings.MESSAGE_MAX_LENGTH, field="body", error=InvalidMessage
+    )
 
 
 def clean_client_id(client_id: object) -> str:
+    """The client's idempotency key, or a fresh one when none was given."""
     if client_id is None or client_id == "":
         return uuid.uuid4().hex
-    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX or not client_id.isprintable():
+    if (
+        not isinstance(client_id, str)
+        or len(client_id) > CLIENT_ID_MAX
+        or not is_encodable(client_id)
+        or not client_id.isprintable()
+    ):
         raise InvalidMessage(
             f"client_id must be a printable string of at most {CLIENT_ID_MAX} characters.", field="client_id"
         )
@@ -60,19 +61,11 @@ def clean_client_id(client_id: object) -> str:
 def send_rate_take(*, user_id: int, count: int) -> int:
     """Count ``count`` sends against the user's budget; returns how many of them fit in it.
 
-    At most SEND_RATE_LIMIT sends per SEND_RATE_WINDOW seconds per user (fixed windows, counted
-    in the shared cache so every process and interface draws on one budget)."""
-    window = settings.SEND_RATE_WINDOW
-    key = f"send-rate:{user_id}:{int(time.time() // window)}"
-    try:
-        # After a window's first send its counter exists: the common case is one incr.
-        total = cache.incr(key, count)
-    except ValueError:
-        if cache.add(key, count, timeout=window + 1):
-            total = count
-        else:  # another process opened the window between the two calls
-            total = cache.incr(key, count)
-    return max(0, min(count, settings.SEND_RATE_LIMIT - (total - count)))
+    At most SEND_RATE_LIMIT sends in any SEND_RATE_WINDOW seconds per user (a sliding window in
+    the shared cache, so every process and interface draws on one budget)."""
+    return ratelimit.take(
+        f"send:{user_id}", limit=settings.SEND_RATE_LIMIT, window=settings.SEND_RATE_WINDOW, count=count
+    )
 
 
 def _existing(sender: User, client_id: str) -> Message | None:
@@ -160,12 +153,25 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
     if fresh:
         try:
             written = _messages_insert(fresh=fresh)
-        except IntegrityError:
-            # A client_id repeated inside the batch, or raced by a concurrent send: one by one.
-            written = {item[0]: _insert_or_original(item) for item in fresh}
+        except (OperationalError, InterfaceError):
+            raise  # the database is unreachable: no send of this batch can be stored
+        except Exception:
+            # One send spoiled the batch (a client_id repeated inside it or raced by a concurrent
+            # send, or anything else about one row): one by one, so each fails or succeeds alone.
+            written = {item[0]: _insert_alone(item) for item in fresh}
         for index, outcome in written.items():
             outcomes[index] = outcome
     return outcomes  # type: ignore[return-value]
+
+
+def _insert_alone(item: tuple[int, SendRequest, str, str]) -> SendResult | DomainError:
+    try:
+        return _insert_or_original(item)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("a send failed on its own (sender %s, room %s)", item[1].sender.id, item[1].room_id)
+        return SendFailed()
 
 
 @event_writer

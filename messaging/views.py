@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from chatsite.validation import InvalidNumber, parse_id
 from messaging import batching, selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
 from rooms.selectors import room_detail, room_label
@@ -50,10 +51,11 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
 @require_GET
 @not_found_as_404
 def history(request: HttpRequest, room_id: int) -> HttpResponse:
-    before = request.GET.get("before", "")
-    if not before.isdigit():
+    try:
+        before = parse_id(request.GET.get("before"), label="before", minimum=1)
+    except InvalidNumber:
         return HttpResponseBadRequest("before must be a message id")
-    page = selectors.history_page(user=request.user, room_id=room_id, before=int(before))
+    page = selectors.history_page(user=request.user, room_id=room_id, before=before)
     return render(request, "messaging/_history.html", {"history": page, "room_id": room_id})
 
 

@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import users_search
 from chatsite.exceptions import DomainError, NotFound, PermissionDenied
+from chatsite.validation import InvalidNumber, parse_optional_id
 from messaging.selectors import latest_seq
 from rooms import selectors, services
 from rooms.exceptions import UnknownUser
@@ -60,11 +61,11 @@ def _go(request: HttpRequest, url: str) -> HttpResponse:
 @login_required
 @require_GET
 def sidebar(request: HttpRequest) -> HttpResponse:
-    current = request.GET.get("current", "")
-    context = {
-        "sidebar": selectors.sidebar(user=request.user),
-        "current_room_id": int(current) if current.isdigit() else None,
-    }
+    try:
+        current = parse_optional_id(request.GET.get("current"), label="current")
+    except InvalidNumber:
+        current = None  # only a highlight: a bad value shows the sidebar without one
+    context = {"sidebar": selectors.sidebar(user=request.user), "current_room_id": current}
     return render(request, "rooms/_sidebar.html", context)
 
 

@@ -54,7 +54,20 @@ def test_history_pagination_params(auth_api, make_user, make_room):
     assert [m["id"] for m in page["results"]] == [ids[3], ids[4]] and not page["has_more"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-1", "after=abc"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=x",
+        "before=-1",
+        "after=abc",
+        "before=%C2%B2",
+        "before=%D9%A3",
+        "after=1" + "0" * 19,
+        "limit=true",
+    ],
+)
 def test_history_rejects_bad_params(auth_api, make_user, make_room, query):
     ann = make_user()
     room = make_room(ann)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import json
+import os
 
 import pytest
 from channels.db import database_sync_to_async as db
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import services
+from messaging import selectors, services
+from messaging.consumers import ChatConsumer
+from messaging.fanout import get_hub
 from messaging.models import Message
 from rooms import services as rooms
 
@@ -109,9 +118,26 @@ async def test_html_variant_renders_the_partial_with_body_escaped(make_user, mak
         ('{"type": "message.send", "room": ROOM, "body": "   ", "client_id": "a"}', "invalid_message"),
         ('{"type": "message.send", "room": ROOM, "body": 5, "client_id": "a"}', "invalid_message"),
         ('{"type": "message.send", "room": ROOM, "body": "LONG", "client_id": "a"}', "invalid_message"),
-        ('{"type": "message.send", "room": ROOM, "body": "x", "client_id": "ID65"}', "invalid_message"),
+        ('{"type": "message.send", "room": ROOM, "body": "x", "client_id": "ID65"}', "invalid_client_id"),
         ('{"type": "message.send", "room": 999999, "body": "x", "client_id": "a"}', "not_found"),
         ("HUGE", "frame_too_large"),
+        # Shapes that used to raise in the consumer (and so dropped the socket) ...
+        ('{"type": ["message.send"]}', "unknown_type"),
+        ('{"type": {"a": 1}}', "unknown_type"),
+        ('{"type": 5}', "unknown_type"),
+        ('{"type": null}', "unknown_type"),
+        ("[" * 20_000 + "]" * 20_000, "invalid_json"),
+        # ... and text that cannot be encoded when stored or echoed back (lone surrogates).
+        ('{"type": "message.send", "room": ROOM, "body": "bad \\ud800", "client_id": "a"}', "invalid_text"),
+        ('{"type": "message.send", "room": ROOM, "body": "x", "client_id": "\\udc00"}', "invalid_text"),
+        ('{"type": "ping", "ref": "\\ud800"}', "invalid_text"),
+        ('{"type": "\\ud800"}', "invalid_text"),
+        ('{"type": "ping", "ref": [1]}', "invalid_ref"),
+        ('{"type": "ping", "ref": "RLONG"}', "invalid_ref"),
+        (
+            '{"type": "message.send", "room": ROOM, "body": "\\u200b\\u2060", "client_id": "a"}',
+            "invalid_message",
+        ),
     ],
 )
 async def test_bad_frames_get_an_error_frame_store_nothing_and_keep_the_socket(pair, raw, code):
@@ -121,6 +147,7 @@ async def test_bad_frames_get_an_error_frame_store_nothing_and_keep_the_socket(p
         .replace("LONG", "x" * 10_001)
         .replace("ID65", "i" * 65)
         .replace("HUGE", json.dumps({"type": "ping", "pad": "x" * 70_000}))
+        .replace("RLONG", "r" * 65)
     )
     await ws_ann.send_to(text_data=raw)
     error = await ws_ann.receive_json_from(timeout=5)
@@ -217,7 +244,11 @@ async def test_too_old_cursor_gets_resync(make_user, make_room, settings):
     await ws.disconnect()
 
 
-@pytest.mark.parametrize("since", ["-1", "abc", "1e5", "9" * 30])
+@pytest.mark.parametrize(
+    "since",
+    # str.isdigit() accepts superscripts and other scripts' digits, which int() rejects or reads.
+    ["-1", "abc", "1e5", "9" * 30, "%C2%B2", "%D9%A3", "%EF%BC%91", "1%20"],
+)
 async def test_invalid_cursor_gets_error_then_a_live_socket(make_user, since):
     ann = await db(make_user)("ann")
     ws = await connect(ann, f"&since={since}")
@@ -300,3 +331,149 @@ async def test_cursor_ahead_of_everything_gets_resync_and_then_live_events(make_
     await db(services.message_send)(sender=ann, room_id=room.id, body="after resync", client_id="ar")
     assert (await ws.receive_json_from(timeout=5))["message"]["body"] == "after resync"
     await ws.disconnect()
+
+
+# --- every exit path leaves the hub ----------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _live_consumers() -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, ChatConsumer))
+
+
+async def test_sockets_that_crash_or_are_cancelled_leave_no_registration_behind(
+    make_user, make_room, monkeypatch
+):
+    """A consumer that dies without a clean close (here: its connect raises after it registered,
+    or its task is cancelled) must not stay in the hub, where it and all it holds would live as
+    long as the process (measured before the fix: ~57 KB per crashed socket)."""
+    ann = await db(make_user)("ann")
+    await db(make_room)(ann, name="General")
+    hub = await get_hub()
+    real_snapshot = selectors.socket_snapshot
+
+    def failing_snapshot(**kwargs):
+        raise RuntimeError("injected: the database went away mid-connect")
+
+    async def crash_one() -> None:
+        communicator = WebsocketCommunicator(
+            application, f"/ws/?ticket={await db(ws_ticket_issue)(user=ann)}"
+        )
+        connected, _ = await communicator.connect(timeout=5)  # accepted, then connect() raises
+        assert connected
+        with pytest.raises(RuntimeError, match="injected"):
+            await asyncio.wait_for(communicator.future, 5)
+
+    async def cancel_one() -> None:
+        communicator = await connect(ann)
+        await hello(communicator)
+        assert hub.by_user
+        communicator.future.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await communicator.future
+
+    async def crash_many(count: int) -> None:
+        monkeypatch.setattr(selectors, "socket_snapshot", failing_snapshot)
+        for _ in range(count):
+            await crash_one()
+        monkeypatch.setattr(selectors, "socket_snapshot", real_snapshot)
+
+    # Warm-up (caches, interned strings, the first allocations), then the measured run.
+    await crash_many(20)
+    for _ in range(5):
+        await cancel_one()
+    baseline_consumers, baseline_rss = _live_consumers(), _rss_bytes()
+    await crash_many(300)
+    for _ in range(20):
+        await cancel_one()
+
+    assert not hub.by_user and not hub.by_room
+    assert _live_consumers() <= baseline_consumers
+    assert _rss_bytes() - baseline_rss < 8 * 1024 * 1024  # before the fix: +17 MB per 300
+
+
+# --- generated frames ----------------------------------------------------------------------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | st.sampled_from(["\ud800", "\udfff x", "\u200b", "\u202e", "\x00", "x" * 10_001])
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_frames = st.fixed_dictionaries(
+    {"type": st.sampled_from(sorted(ChatConsumer.handlers)) | _json},
+    optional={"room": _json | st.just("ROOM"), "body": _json, "client_id": _json, "ref": _json},
+)
+# Sends aimed at the real room often enough to reach the service (and be stored).
+_sends = st.fixed_dictionaries(
+    {
+        "type": st.just("message.send"),
+        "room": st.just("ROOM") | _scalars,
+        "client_id": st.text(min_size=1, max_size=70) | _scalars,
+        "body": st.text(max_size=60) | _scalars,
+    }
+)
+_raw = st.one_of(
+    _frames.map(lambda frame: json.dumps(frame, ensure_ascii=True)),  # escapes: lone surrogates get in
+    _sends.map(lambda frame: json.dumps(frame, ensure_ascii=True)),
+    _sends.map(lambda frame: json.dumps(frame, ensure_ascii=False)),
+    _json.map(json.dumps),
+    st.text(min_size=1, max_size=200),
+)
+
+
+@override_settings(SEND_RATE_LIMIT=100_000)
+async def test_generated_frames_never_escape_as_exceptions(make_user, make_room):
+    """Any frame, whatever its JSON shape, gets an error frame or its answer, the socket stays
+    open, and nothing invalid is stored. Hypothesis draws the frames (a fixed seed, so a failure
+    reproduces); one socket takes them all, so a frame that broke it fails every later one too."""
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann, name="General")
+    drawn: list[str] = []
+
+    @hypothesis_settings(max_examples=400, deadline=None, derandomize=True, database=None)
+    @given(raw=_raw)
+    def draw(raw: str) -> None:
+        drawn.append(raw.replace('"ROOM"', str(room.id)))
+
+    draw()
+    communicator = await connect(ann)
+    await hello(communicator)
+    outcomes: dict[str, int] = {}
+    for raw in drawn:
+        answer = await _exchange(communicator, raw)
+        assert answer["type"] in {"error", "message.ack", "pong"}, (raw, answer)
+        if answer["type"] == "error":
+            assert answer["code"] != "internal_error" and answer["detail"], (raw, answer)
+        key = answer.get("code") or ("duplicate" if answer.get("duplicate") else answer["type"])
+        outcomes[key] = outcomes.get(key, 0) + 1
+    await assert_still_open(communicator)
+    await communicator.disconnect()
+    # One message stored per ack, each valid text.
+    bodies = await db(list)(Message.objects.values_list("body", flat=True))
+    assert len(bodies) == outcomes.get("message.ack", 0)
+    assert all(body.strip() and body.encode("utf-8") for body in bodies)
+    # The frames reach every kind of answer, stored messages included.
+    assert {"message.ack", "invalid_message", "invalid_text", "unknown_type", "pong"} <= outcomes.keys(), (
+        outcomes
+    )
+
+
+async def _exchange(communicator: WebsocketCommunicator, raw: str) -> dict:
+    await communicator.send_to(text_data=raw)
+    while True:
+        frame = await communicator.receive_json_from(timeout=5)
+        if frame["type"] not in {"message.new"}:
+            return frame

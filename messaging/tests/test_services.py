@@ -60,6 +60,14 @@ def test_client_ids_are_per_sender(make_user, make_room):
         ("ok", "x" * 65, "client_id"),
         ("ok", 7, "client_id"),
         ("ok", "tab\tid", "client_id"),
+        # Valid JSON, but no UTF-8 form: PostgreSQL cannot store it, a socket cannot send it.
+        ("lone \ud800 surrogate", "c", "body"),
+        ("ok", "id-\udfff", "client_id"),
+        # Only invisible characters: zero-width space/joiner, BOM, bidi controls, fillers.
+        ("\u200b\u200d\ufeff", "c", "body"),
+        ("\u202e\u2066\u2069 \u200e", "c", "body"),
+        ("\u3164\u2800", "c", "body"),
+        ("bell\x07", "c", "body"),
     ],
 )
 def test_send_rejects_bad_input_and_writes_nothing(make_user, make_room, body, client_id, field):
@@ -247,3 +255,74 @@ def test_send_many_keeps_the_send_budget(room_of_two, published, settings):
     assert isinstance(outcomes[2], SendRateLimited)
     with pytest.raises(SendRateLimited):
         services.message_send(sender=alice, room_id=room.id, body="more", client_id="a9")
+
+
+def test_visible_text_around_invisible_characters_is_kept(make_user, make_room):
+    ann = make_user()
+    room = make_room(ann)
+    body = "\u202eevil\u202c and a family: \U0001f468\u200d\U0001f469\u200d\U0001f467"
+    services.message_send(sender=ann, room_id=room.id, body=body, client_id="v")
+    assert Message.objects.get().body == body
+
+
+@pytest.mark.parametrize("failure", ["unstorable body", "error while writing one row"])
+def test_one_failing_send_fails_alone_and_the_rest_of_its_batch_is_stored(
+    room_of_two, published, monkeypatch, django_capture_on_commit_callbacks, failure
+):
+    """A group commit is one transaction: one send the database (or anything else) refuses must
+    not take the others down with it. Injected past validation, as a bug or a new kind of bad
+    input would arrive."""
+    room, alice, bob = room_of_two
+    poison = "boom \ud800" if failure == "unstorable body" else "boom"
+    monkeypatch.setattr(services, "clean_body", lambda body: body)
+    if failure == "error while writing one row":
+        real_payload = services.message_payload
+
+        def payload_failing_for_boom(message: Message) -> dict:
+            if message.body == "boom":
+                raise RuntimeError("injected")
+            return real_payload(message)
+
+        monkeypatch.setattr(services, "message_payload", payload_failing_for_boom)
+    sends = [
+        services.SendRequest(sender=bob, room_id=room.id, body="before", client_id="b1"),
+        services.SendRequest(sender=alice, room_id=room.id, body=poison, client_id="poison"),
+        services.SendRequest(sender=bob, room_id=room.id, body="after", client_id="b2"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = services.message_send_many(sends=sends)
+    assert [type(o).__name__ for o in outcomes] == ["SendResult", "SendFailed", "SendResult"]
+    assert outcomes[1].code == "send_failed" and outcomes[1].detail
+    assert list(Message.objects.order_by("id").values_list("body", flat=True)) == ["before", "after"]
+    events = list(Event.objects.filter(type="message.new").order_by("seq"))
+    assert [e.payload["message"]["body"] for e in events] == ["before", "after"]
+    assert [[e.seq for e in call] for call in published] == [[events[0].seq], [events[1].seq]]
+
+
+def test_send_budget_slides_across_window_boundaries(make_user, make_room, settings, monkeypatch):
+    """A fixed window lets 2x the limit through around its boundary; a sliding one does not."""
+    import time as real_time
+
+    settings.SEND_RATE_LIMIT, settings.SEND_RATE_WINDOW = 4, 10
+    ann = make_user()
+    room = make_room(ann)
+    clock = {"now": 1_000_009.0}  # 1 s before a window boundary
+    monkeypatch.setattr(real_time, "time", lambda: clock["now"])
+
+    def burst(tag: str, count: int) -> int:
+        sent = 0
+        for i in range(count):
+            try:
+                services.message_send(sender=ann, room_id=room.id, body="x", client_id=f"{tag}{i}")
+                sent += 1
+            except SendRateLimited:
+                pass
+        return sent
+
+    assert burst("a", 4) == 4  # the whole budget, just before the boundary
+    clock["now"] = 1_000_010.5  # just after it: a fixed window would grant 4 more
+    assert burst("b", 4) == 0
+    clock["now"] = 1_000_015.0  # the first burst is half out of the last 10 s
+    assert 1 <= burst("c", 4) <= 2
+    clock["now"] = 1_000_030.0  # long after: the whole budget again
+    assert burst("d", 4) == 4

@@ -176,3 +176,10 @@ def test_dm_search_and_start(owner, make_user):
     response = client.post("/dm/new/", {"usernames": ["ghost"]})
     assert response.status_code == 400 and b"No such user: ghost" in response.content
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("current", ["²", "٣", "abc", "9" * 30, ""])
+def test_sidebar_fragment_ignores_a_current_room_that_is_not_an_id(owner, room, current):
+    response = client_for(owner).get("/rooms/sidebar/", {"current": current}, **HTMX)
+    assert response.status_code == 200
+    assert 'aria-current="page"' not in response.content.decode()
