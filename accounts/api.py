@@ -32,6 +32,7 @@ class RegisterView(APIView):
 
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request: Request) -> Response:
+        throttling.registration_take(ip=throttling.client_ip(request))
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -53,7 +54,7 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
         except AuthenticationFailed:
             throttling.login_failed(ip=ip, username=username)
             raise
-        throttling.login_succeeded(username=username)
+        throttling.login_succeeded(ip=ip, username=username)
         return response
 
 
@@ -104,6 +105,7 @@ class WsTicketView(APIView):
 
     @extend_schema(request=None, responses={201: TicketSerializer})
     def post(self, request: Request) -> Response:
+        throttling.ticket_take(user_id=request.user.id)
         ticket = services.ws_ticket_issue(user=request.user)
         return Response(
             TicketSerializer({"ticket": ticket, "expires_in": settings.WS_TICKET_TTL}).data,

@@ -12,3 +12,13 @@ class RegistrationError(DomainError):
 class LoginThrottled(RateLimited):
     code = "login_throttled"
     default_detail = "Too many failed log-in attempts. Try again later."
+
+
+class RegistrationThrottled(RateLimited):
+    code = "registration_throttled"
+    default_detail = "Too many registrations from this address. Try again later."
+
+
+class TicketsThrottled(RateLimited):
+    code = "tickets_throttled"
+    default_detail = "Too many WebSocket tickets requested. Try again later."

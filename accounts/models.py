@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
@@ -15,10 +17,31 @@ username_validator = RegexValidator(
 )
 
 
+_USERNAME = re.compile(USERNAME_PATTERN)
+
+
+def canonical_username(username: object) -> str:
+    """The one normalisation of a username typed at log-in, for the lookup and its throttling.
+
+    Usernames are ASCII, unique regardless of case: a well-formed one is lower-cased in ASCII.
+    Anything else can name no account; it is kept (case-folded) only so that it gets a
+    throttling key of its own. No Unicode case mapping applies, so look-alikes such as
+    ``ſam`` (long s) or ``\u212a`` (Kelvin sign), which upper-case to ASCII, name no account.
+    """
+    text = username.strip() if isinstance(username, str) else ""
+    if _USERNAME.fullmatch(text):
+        return text.lower()
+    return "~" + text.casefold()
+
+
 class ParleyUserManager(UserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
-        # Usernames are unique regardless of case, so log-in is case-insensitive too.
-        return self.get(username__iexact=username)
+        # Usernames are unique regardless of case, so log-in is case-insensitive too, with
+        # exactly the normalisation throttling uses (served by the unique LOWER(username) index).
+        key = canonical_username(username)
+        if key.startswith("~"):
+            raise self.model.DoesNotExist
+        return self.alias(username_lower=Lower("username")).get(username_lower=key)
 
 
 class User(AbstractUser):

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttling
-from accounts.exceptions import LoginThrottled, RegistrationError
+from accounts.exceptions import LoginThrottled, RegistrationError, RegistrationThrottled
 from accounts.forms import LoginForm, RegisterForm
 from chatsite.exceptions import DomainError
 
@@ -20,6 +20,16 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = RegisterForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            throttling.registration_take(ip=throttling.client_ip(request))
+        except RegistrationThrottled as exc:
+            form = RegisterForm(request.POST)
+            form.is_valid()
+            form.add_error(None, exc.detail)
+            response = render(request, "accounts/register.html", {"form": form}, status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_register(
@@ -49,7 +59,9 @@ class LoginView(auth_views.LoginView):
         username = request.POST.get("username", "")
         ip = throttling.client_ip(request)
         try:
-            throttling.login_throttle_check(ip=ip, username=username)
+            throttling.login_throttle_check(
+                ip=ip, username=username, known_device=throttling.known_device(request, username)
+            )
         except LoginThrottled as exc:
             form = self.get_form()
             form.errors.clear()
@@ -63,7 +75,8 @@ class LoginView(auth_views.LoginView):
             return response
         response = super().post(request, *args, **kwargs)
         if response.status_code == 302:
-            throttling.login_succeeded(username=username)
+            throttling.login_succeeded(ip=ip, username=username)
+            throttling.remember_device(response, username)
         else:
             throttling.login_failed(ip=ip, username=username)
         return response

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from chatsite import serve
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 LOGS = ROOT / "test-artifacts" / "bench"
@@ -210,6 +212,10 @@ def parley_env(database_url: str, redis_url: str, prefix: str) -> dict[str, str]
         SECRET_KEY=env.get("BENCH_SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789"),
         # 10 senders at 80 msg/s is 80 sends per 10 s each; the default budget is 20.
         SEND_RATE_LIMIT="1000000",
+        # Setup registers hundreds of users, and mints a ticket per socket, from one address.
+        REGISTER_RATE_LIMIT="1000000",
+        WS_TICKET_RATE_LIMIT="1000000",
+        LOGIN_THROTTLE_IP_ATTEMPTS="1000000",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
@@ -245,9 +251,8 @@ def start_server(kind: str, *, database_url: str, redis_url: str, prefix: str, w
         if kind == "tutorial":
             env["TUTORIAL_REDIS_URL"] = redis_url
             env["TUTORIAL_PREFIX"] = prefix
-        cmd = [PY, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", str(workers), "--ws", "websockets-sansio", "--lifespan", "off",
-               "--no-access-log", "--backlog", "4096"]  # fmt: skip
+        # Parley's own server options (chatsite/serve.py) for both: the same server setup.
+        cmd = [*serve.command(port=port, workers=workers, app=app), "--backlog", "4096"]
         log = LOGS / f"{kind}-{port}.log"
         procs.append(_spawn(cmd, env, log))
         logs.append(log)

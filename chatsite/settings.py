@@ -196,11 +196,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed logins allowed per window, per client IP and per username, before 429.
+# Failed log-ins allowed per sliding window before 429 (scheme: accounts/throttling.py): per
+# username and client IP; per client IP; per username from anywhere (browsers that logged in to
+# that account before are exempt from this ceiling, so it cannot lock the owner out).
 LOGIN_THROTTLE_ATTEMPTS = env_int("LOGIN_THROTTLE_ATTEMPTS", 10)
+LOGIN_THROTTLE_IP_ATTEMPTS = env_int("LOGIN_THROTTLE_IP_ATTEMPTS", 30)
+LOGIN_THROTTLE_USER_CEILING = env_int("LOGIN_THROTTLE_USER_CEILING", 100)
 LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+# Registrations per client IP, and WebSocket tickets per user, per sliding window.
+REGISTER_RATE_LIMIT = env_int("REGISTER_RATE_LIMIT", 10)
+REGISTER_RATE_WINDOW = env_int("REGISTER_RATE_WINDOW", 3600)
+WS_TICKET_RATE_LIMIT = env_int("WS_TICKET_RATE_LIMIT", 30)
+WS_TICKET_RATE_WINDOW = env_int("WS_TICKET_RATE_WINDOW", 60)
 # Lifetime of a single-use WebSocket ticket.
 WS_TICKET_TTL = env_int("WS_TICKET_TTL", 30)
+# Addresses (IPs or CIDR networks) of reverse proxies whose X-Forwarded-For is believed; empty:
+# forwarded headers are ignored and the peer address is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -277,7 +289,9 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+    # HSTS is sent only on HTTPS responses (Django's SecurityMiddleware), so it is on by default:
+    # a deployment serving TLS gets it, one on plain HTTP behind nothing is unaffected.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -97,7 +97,7 @@ def test_token_endpoint_throttles_failures_per_username(api, make_user):
     assert blocked["Retry-After"]
 
 
-@override_settings(LOGIN_THROTTLE_ATTEMPTS=3)
+@override_settings(LOGIN_THROTTLE_IP_ATTEMPTS=3)
 def test_token_endpoint_throttles_failures_per_ip(api, make_user):
     make_user("carol")
     for name in ("a1", "a2", "a3"):

@@ -76,7 +76,8 @@ async def test_session_cookie_from_own_origin_is_accepted(make_user):
     user = await database_sync_to_async(make_user)("sam")
     cookie = await database_sync_to_async(_session_cookie)(user)
     communicator, connected, _ = await connect(
-        "/ws/", headers=[(b"origin", b"http://127.0.0.1:8000"), (b"cookie", cookie)]
+        "/ws/",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000"), (b"cookie", cookie)],
     )
     assert connected
     assert (await communicator.receive_json_from(timeout=5))["user"]["username"] == "sam"
@@ -94,3 +95,31 @@ async def test_session_cookie_from_foreign_or_missing_origin_is_refused(make_use
     # waiting on a channel-layer channel of its own (a Redis receive per refused socket), whose
     # cancellation could hang a test's teardown.
     await asyncio.wait_for(asyncio.shield(communicator.future), timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "trusted", "accepted"),
+    [
+        (b"http://127.0.0.1:8000", b"127.0.0.1:8000", [], True),
+        (b"http://localhost", b"localhost:80", [], True),  # default port, written or not
+        (b"https://127.0.0.1:8000", b"127.0.0.1:8000", [], False),  # other scheme
+        (b"http://127.0.0.1:9000", b"127.0.0.1:8000", [], False),  # other port
+        (b"http://localhost:8000", b"127.0.0.1:8000", [], False),  # another allowed host, not this one
+        (b"http://evil.example", b"evil.example", [], False),  # a host we do not serve
+        (b"http://127.0.0.1:8000/path", b"127.0.0.1:8000", [], False),  # not an origin
+        (b"null", b"127.0.0.1:8000", [], False),
+        (b"https://chat.example.com", b"127.0.0.1:8000", ["https://chat.example.com"], True),
+        (b"http://chat.example.com", b"127.0.0.1:8000", ["https://chat.example.com"], False),
+    ],
+)
+async def test_cookie_socket_origin_must_be_this_sites_full_origin(
+    make_user, settings, origin, host, trusted, accepted
+):
+    settings.CSRF_TRUSTED_ORIGINS = trusted
+    user = await database_sync_to_async(make_user)("sam")
+    cookie = await database_sync_to_async(_session_cookie)(user)
+    headers = [(b"origin", origin), (b"host", host), (b"cookie", cookie)]
+    communicator, connected, _ = await connect("/ws/", headers=headers)
+    assert connected is accepted
+    if connected:
+        await communicator.disconnect()
