@@ -8,5 +8,6 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only python manage.py collectstatic --n
 RUN useradd --system --uid 1000 parley && mkdir -p /app/media && chown parley /app/media
 USER parley
 EXPOSE 8000
-# Production shape: several uvicorn workers on one port, sharing Redis and PostgreSQL.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m uvicorn chatsite.asgi:application --host 0.0.0.0 --port 8000 --workers ${WORKERS:-2} --ws websockets-sansio --lifespan off --no-access-log --proxy-headers --forwarded-allow-ips='*'"]
+# Production shape: several uvicorn workers on one port, sharing Redis and PostgreSQL
+# (options: chatsite/serve.py; set TRUSTED_PROXIES to the proxy in front, if any).
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m chatsite.serve --host 0.0.0.0 --port 8000 --workers ${WORKERS:-2}"]

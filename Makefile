@@ -34,8 +34,7 @@ test: $(VENV)/.deps-dev
 serve: $(VENV)/.deps-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) -m uvicorn chatsite.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) \
-		--ws websockets-sansio --lifespan off --no-access-log --proxy-headers
+	$(PY) -m chatsite.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## bench: the benchmark (bench/): production shape and peers, same run; rewrites bench/RESULTS.md
 bench: $(VENV)/.deps-dev

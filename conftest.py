@@ -19,6 +19,8 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from chatsite import serve
+
 ROOT = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "Correct-Horse-42!"
@@ -234,11 +236,7 @@ def start_server(transactional_db) -> Iterator[Callable[..., ServerProcess]]:
                 "chatsite.asgi:application",
             ]
         else:
-            cmd = [
-                sys.executable, "-m", "uvicorn", "chatsite.asgi:application",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--ws", "websockets-sansio", "--no-access-log", "--lifespan", "off",
-            ]  # fmt: skip
+            cmd = serve.command(port=port)
         env = server_env() | (extra_env or {})
         handle = log.open("wb")
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)

@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,3 +53,61 @@ def test_server_entry_point_loads_views_and_freezes_its_startup_heap():
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["views"] == [True, True, True]
     assert out["frozen"] > 50_000
+
+
+def test_real_server_refuses_oversized_frames_while_reading_them(start_server, make_user):
+    """uvicorn's default limit is 16 MiB: a frame was buffered whole before the consumer's own
+    64 KiB check answered it. The server's limit now refuses it (1009) as it arrives, while a
+    frame over the consumer's limit but under the server's still gets an error frame."""
+    import asyncio
+
+    import websockets
+
+    from accounts.services import ws_ticket_issue
+    from chatsite import serve
+    from messaging.consumers import MAX_FRAME_CHARS
+
+    assert serve.FRAME_CHARS == MAX_FRAME_CHARS
+    server = start_server()
+    big = make_user("big")
+    tickets = [ws_ticket_issue(user=big) for _ in range(2)]
+
+    async def scenario() -> tuple[dict, int | None]:
+        async with websockets.connect(f"{server.ws_url}/ws/?ticket={tickets[0]}", max_size=None) as ws:
+            await ws.recv()  # hello
+            await ws.send(json.dumps({"type": "ping", "pad": "x" * (MAX_FRAME_CHARS + 10)}))
+            too_large = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        async with websockets.connect(f"{server.ws_url}/ws/?ticket={tickets[1]}", max_size=None) as ws:
+            await ws.recv()
+            await ws.send("x" * (serve.WS_MAX_BYTES + 1))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+        return too_large, closed.value.rcvd.code if closed.value.rcvd else None
+
+    too_large, close_code = asyncio.run(scenario())
+    assert too_large["code"] == "frame_too_large"
+    assert close_code == 1009  # message too big
+
+
+def test_real_server_does_not_take_the_client_address_from_forwarded_headers(
+    start_server, make_user, settings
+):
+    """uvicorn believes X-Forwarded-For from local peers by default; with that, a client on this
+    machine could pick a new address per log-in attempt and never be throttled."""
+    server = start_server(extra_env={"LOGIN_THROTTLE_IP_ATTEMPTS": "3", "LOGIN_THROTTLE_ATTEMPTS": "100"})
+    make_user("alice")
+
+    def attempt(username: str, password: str, n: int) -> int:
+        body = json.dumps({"username": username, "password": password}).encode()
+        request = urllib.request.Request(
+            f"{server.url}/api/auth/token/",
+            data=body,
+            headers={"Content-Type": "application/json", "X-Forwarded-For": f"198.51.100.{n}"},
+        )
+        try:
+            return urllib.request.urlopen(request, timeout=10).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert [attempt(f"nobody{n}", "x", n) for n in range(3)] == [401, 401, 401]
+    assert attempt("alice", PASSWORD, 50) == 429

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = (
@@ -66,3 +68,16 @@ def test_production_is_secure_by_default_and_services_come_from_env():
     assert values["db"] == "django.db.backends.postgresql"
     assert values["layer"] == "channels_redis.core.RedisChannelLayer"
     assert values["storage"] == "storages.backends.s3.S3Storage"
+
+
+def test_production_sends_hsts_by_default():
+    result = probe(DEBUG="false", SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    assert int(json.loads(result.stdout)["SECURE_HSTS_SECONDS"]) >= 31_536_000
+
+
+@pytest.mark.django_db
+def test_hsts_header_on_secure_responses_only(client, settings):
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    assert "max-age=31536000" in client.get("/login/", secure=True)["Strict-Transport-Security"]
+    assert "Strict-Transport-Security" not in client.get("/login/")
