@@ -300,3 +300,28 @@ async def test_cursor_ahead_of_everything_gets_resync_and_then_live_events(make_
     await db(services.message_send)(sender=ann, room_id=room.id, body="after resync", client_id="ar")
     assert (await ws.receive_json_from(timeout=5))["message"]["body"] == "after resync"
     await ws.disconnect()
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+async def test_catch_up_brings_the_membership_change_about_you_in_a_room_you_are_no_longer_in(
+    make_user, make_room, how
+):
+    """Removed (or left on another device) while this socket was offline: the replay must still
+    tell it, though the room is no longer among its rooms, and nothing of the room after that."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, members=(ben,))
+    ws = await connect(ben)
+    since = (await hello(ws))["seq"]
+    await ws.disconnect()
+    if how == "removed":
+        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+    else:
+        await db(rooms.room_leave)(user=ben, room_id=room.id)
+    await db(services.message_send)(sender=ann, room_id=room.id, body="after you", client_id="a")
+    ws = await connect(ben, f"&since={since}")
+    assert (await hello(ws))["rooms"] == []
+    gone = await ws.receive_json_from(timeout=5)
+    assert (gone["type"], gone["room"]["id"], gone["user"]["id"]) == (f"member.{how}", room.id, ben.id)
+    assert gone["seq"] > since
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
