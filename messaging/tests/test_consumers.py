@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from collections.abc import Callable
 
 import pytest
 from channels.db import database_sync_to_async as db
@@ -11,7 +14,8 @@ from django.test import override_settings
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import services
+from messaging import selectors, services
+from messaging.consumers import ChatConsumer
 from messaging.models import Message
 from rooms import services as rooms
 
@@ -323,5 +327,119 @@ async def test_catch_up_brings_the_membership_change_about_you_in_a_room_you_are
     gone = await ws.receive_json_from(timeout=5)
     assert (gone["type"], gone["room"]["id"], gone["user"]["id"]) == (f"member.{how}", room.id, ben.id)
     assert gone["seq"] > since
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
+
+
+# --- races at connect, held open deterministically --------------------------------------------
+
+
+class Gate:
+    """Holds a selector the consumer calls in its database thread until the test opens it. That
+    thread is then busy, so the test writes through ``off_thread`` meanwhile."""
+
+    def __init__(self) -> None:
+        self._reached = threading.Event()
+        self._open = threading.Event()
+
+    def hold(self) -> None:
+        self._reached.set()
+        if not self._open.wait(timeout=10):
+            raise TimeoutError("the test never opened the gate")
+
+    async def reached(self) -> None:
+        assert await asyncio.to_thread(self._reached.wait, 10), "the consumer never reached the gate"
+
+    def open(self) -> None:
+        self._open.set()
+
+
+@pytest.fixture
+def gate():
+    gate = Gate()
+    yield gate
+    gate.open()  # never leave a consumer's thread hanging after a failed test
+
+
+def off_thread(func: Callable, **kwargs):
+    """Run a service outside the (held) database thread the consumer uses."""
+    return db(func, thread_sensitive=False)(**kwargs)
+
+
+class HandedToSockets:
+    """The seqs the hub has handed to a socket, by ``deliver`` or ``membership_changed``."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int | None] = []
+        self._changed = asyncio.Event()
+
+    def note(self, seq: int | None) -> None:
+        self.seqs.append(seq)
+        self._changed.set()
+
+    async def wait_for(self, seq: int) -> None:
+        async with asyncio.timeout(5):
+            while seq not in self.seqs:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@pytest.fixture
+def handed(monkeypatch) -> HandedToSockets:
+    handed = HandedToSockets()
+    deliver, membership_changed = ChatConsumer.deliver, ChatConsumer.membership_changed
+
+    async def deliver_noted(self, seq, text):
+        await deliver(self, seq, text)
+        handed.note(seq)
+
+    def membership_changed_noted(self, kind, room_id, seq):
+        membership_changed(self, kind, room_id, seq)
+        handed.note(seq)
+
+    monkeypatch.setattr(ChatConsumer, "deliver", deliver_noted)
+    monkeypatch.setattr(ChatConsumer, "membership_changed", membership_changed_noted)
+    return handed
+
+
+def held(monkeypatch, gate: Gate, name: str, *, before_reading: bool) -> None:
+    """Make the consumer's call of ``selectors.<name>`` wait at ``gate``, before or after it read."""
+    read = getattr(selectors, name)
+
+    def held_read(**kwargs):
+        if before_reading:
+            gate.hold()
+        result = read(**kwargs)
+        if not before_reading:
+            gate.hold()
+        return result
+
+    monkeypatch.setattr(selectors, name, held_read)
+
+
+@pytest.mark.parametrize("before_reading", [True, False], ids=["held_before_reading", "held_after_reading"])
+async def test_a_live_event_during_the_replay_comes_after_it_once(
+    make_user, make_room, monkeypatch, gate, handed, before_reading
+):
+    """A message sent while the replay is being read reaches the socket after the replayed ones,
+    exactly once: held before the replay reads, the replay has it too (no duplicate); held after,
+    only the held-back live copy has it (no gap)."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, members=(ben,))
+    ws = await connect(ben)
+    since = (await hello(ws))["seq"]
+    await ws.disconnect()
+    for i in range(3):
+        await db(services.message_send)(sender=ann, room_id=room.id, body=f"missed {i}", client_id=f"m{i}")
+    held(monkeypatch, gate, "events_since", before_reading=before_reading)
+    ws = await connect(ben, f"&since={since}")
+    await hello(ws)
+    await gate.reached()
+    live = await off_thread(services.message_send, sender=ann, room_id=room.id, body="live", client_id="l")
+    await handed.wait_for(live.seq)  # the hub gave it to the socket, which is still replaying
+    gate.open()
+    got = await frames(ws, 4)
+    assert [f["message"]["body"] for f in got] == ["missed 0", "missed 1", "missed 2", "live"]
+    assert got[-1]["seq"] == live.seq and [f["seq"] for f in got] == sorted({f["seq"] for f in got})
     assert await ws.receive_nothing(timeout=0.2)
     await ws.disconnect()
