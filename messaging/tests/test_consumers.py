@@ -443,3 +443,44 @@ async def test_a_live_event_during_the_replay_comes_after_it_once(
     assert got[-1]["seq"] == live.seq and [f["seq"] for f in got] == sorted({f["seq"] for f in got})
     assert await ws.receive_nothing(timeout=0.2)
     await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "changes", [("joined",), ("removed",), ("removed", "joined")], ids=["joined", "removed", "rejoined"]
+)
+async def test_a_membership_change_while_the_socket_reads_its_rooms_is_not_lost(
+    make_user, make_room, monkeypatch, gate, handed, changes
+):
+    """Between reading its rooms and attaching to the hub, the socket's user joins (or is removed
+    from, or is removed from and joins again) a room. The events pass the hub in that window; the
+    socket must still end up in (or out of) the room, hear each change once, and get the room's
+    messages after it (or none)."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    member_at_first = changes[0] == "removed"
+    room = await db(make_room)(ann, name="Changing", members=(ben,) if member_at_first else ())
+    steady = await db(make_room)(ann, name="Steady", members=(ben,))
+    held(monkeypatch, gate, "socket_snapshot", before_reading=False)
+    ws = await connect(ben)
+    await gate.reached()
+    for change in changes:
+        if change == "joined":
+            await off_thread(rooms.room_join, user=ben, room_id=room.id)
+        else:
+            await off_thread(rooms.member_remove, actor=ann, room_id=room.id, user_id=ben.id)
+    await handed.wait_for(await off_thread(selectors.latest_seq))
+    gate.open()
+    member_at_last = changes[-1] == "joined"
+    assert set((await hello(ws))["rooms"]) == ({steady.id, room.id} if member_at_last else {steady.id})
+    news = await frames(ws, len(changes))
+    assert [(f["type"], f["room"]["id"], f["user"]["id"]) for f in news] == [
+        (f"member.{change}", room.id, ben.id) for change in changes
+    ]
+    await db(services.message_send)(sender=ann, room_id=room.id, body="in Changing", client_id="c")
+    await db(services.message_send)(sender=ann, room_id=steady.id, body="in Steady", client_id="s")
+    # Events come in seq order, so whatever of Changing ben gets arrives before Steady's message.
+    expected = ["in Changing", "in Steady"] if member_at_last else ["in Steady"]
+    got = await frames(ws, len(expected))
+    assert [f["type"] for f in got] == ["message.new"] * len(expected)
+    assert [f["message"]["body"] for f in got] == expected
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
