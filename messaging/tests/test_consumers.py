@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import selectors, services
+from messaging import broadcasts, selectors, services
 from messaging.consumers import ChatConsumer
 from messaging.models import Message
 from rooms import services as rooms
@@ -484,3 +484,23 @@ async def test_a_membership_change_while_the_socket_reads_its_rooms_is_not_lost(
     assert [f["message"]["body"] for f in got] == expected
     assert await ws.receive_nothing(timeout=0.2)
     await ws.disconnect()
+
+
+@pytest.mark.parametrize("removal", ["heard", "in_flight"])
+async def test_retry_by_a_removed_member_is_not_found(pair, monkeypatch, removal):
+    """Heard: the socket already dropped the room. In flight: the removal is committed but its
+    event has not reached this process yet, so the socket still lists the room and the service
+    answers. Either way a former member's retry gets not_found, not the original."""
+    ann, ben, room, _, ws_ben = pair
+    frame = {"type": "message.send", "room": room.id, "body": "before", "client_id": "early"}
+    await ws_ben.send_json_to(frame)
+    assert {f["type"] for f in await frames(ws_ben, 2)} == {"message.new", "message.ack"}
+    if removal == "in_flight":
+        monkeypatch.setattr(broadcasts, "event_published", lambda event: None)
+    await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+    if removal == "heard":
+        assert (await ws_ben.receive_json_from(timeout=5))["type"] == "member.removed"
+    await ws_ben.send_json_to(frame)
+    answer = await ws_ben.receive_json_from(timeout=5)
+    assert (answer["type"], answer["code"], answer["client_id"]) == ("error", "not_found", "early")
+    assert await db(Message.objects.count)() == 1
