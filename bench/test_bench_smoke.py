@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from bench import report
+from bench import infra, report
 from bench.run import Config, run
 
 pytestmark = [pytest.mark.services, pytest.mark.server]
@@ -33,15 +33,19 @@ RATE_KEYS = {
 
 def test_fanout_harness_runs_end_to_end(monkeypatch):
     db = urlparse(os.environ["DATABASE_URL"])
-    monkeypatch.setenv(
-        "BENCH_PG_URL", f"{db.scheme}://{db.username or 'postgres'}@{db.hostname}:{db.port or 5432}"
-    )
+    pg_url = f"{db.scheme}://{db.username or 'postgres'}@{db.hostname}:{db.port or 5432}"
+    monkeypatch.setenv("BENCH_PG_URL", pg_url)
     monkeypatch.setenv("BENCH_REDIS_URL", os.environ["REDIS_URL"])
     config = Config(
         members=20, senders=2, rates=(10,), duration=2, drain=3, servers=("parley-uvicorn", "bare"),
         scenarios=("fanout",), db_name=f"{settings.DATABASES['default']['TEST']['NAME']}_bench_smoke",
     )  # fmt: skip
-    results = asyncio.run(run(config))
+    postgres = infra.Services(pg_url=pg_url, redis_url=os.environ["REDIS_URL"])
+    try:
+        results = asyncio.run(run(config))
+    finally:
+        postgres.drop_database(config.db_name)  # the run creates it and, like a real run, keeps it
+    assert not postgres.database_exists(config.db_name)
 
     for server in ("parley-uvicorn", "bare"):
         (row,) = results["fanout"][server]["rates"]

@@ -303,6 +303,8 @@ SEND_RATE_LIMIT = env_int("SEND_RATE_LIMIT", 20)
 SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
 # Catch-up replays at most this many events; older cursors get {"type": "resync"}.
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
+# A quiet hub compares its last seq with the database this often, to find a lost last event.
+HUB_GAP_CHECK_SECONDS = env_int("HUB_GAP_CHECK_SECONDS", 5)
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from messaging import selectors
 from messaging.broadcasts import (
@@ -48,7 +49,7 @@ MEMBER_GONE = frozenset({"member.left", "member.removed"})
 # channels-redis forgets group members after group_expiry (30 min in settings), so a dead
 # process stops receiving; live hubs re-join (idempotent) well before that.
 GROUP_REFRESH_SECONDS = 600
-GAP_CHECK_SECONDS = 5.0
+GAP_CHECK_SECONDS = float(settings.HUB_GAP_CHECK_SECONDS)
 
 
 class LocalSocket(Protocol):

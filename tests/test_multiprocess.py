@@ -8,6 +8,7 @@ import json
 import pytest
 import websockets
 
+import conftest as root_conftest
 from accounts.services import ws_ticket_issue
 from messaging.models import Message
 from rooms import services as rooms
@@ -74,3 +75,61 @@ def test_messages_cross_processes_in_order_and_survive_a_killed_process(start_se
     seqs = [f["seq"] for f in before_kill + after]
     assert seqs == sorted(set(seqs))
     assert Message.objects.count() == MESSAGES
+
+
+async def say(ws, room_id: int, body: str) -> None:
+    """Send, and wait until the sender has its ack and its own copy (so neither is left in the
+    way of what the test reads next)."""
+    await ws.send(json.dumps({"type": "message.send", "room": room_id, "body": body, "client_id": body}))
+    seen: set[str] = set()
+    while seen != {"message.ack", "message.new"}:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame["type"] == "message.ack" or (
+            frame["type"] == "message.new" and frame["message"]["body"] == body
+        ):
+            seen.add(frame["type"])
+
+
+async def live(ws) -> None:
+    """Return once the socket is past its connect (catch-up included): the consumer handles a
+    frame only after connect() returned, so a pong means what comes next is delivered live."""
+    await ws.send(json.dumps({"type": "ping", "ref": 1}))
+    assert await next_of_type(ws, "pong") == {"type": "pong", "ref": 1}
+
+
+def test_live_delivery_crosses_processes_both_ways_after_one_restarts(start_server, make_user, monkeypatch):
+    """Process A is killed and started again on its port: a socket on the new A hears, live, what
+    a socket on B sends, and the socket B kept open all along hears what the new A sends.
+    The hubs' database gap check is off, so nothing but the channel layer can bring them."""
+    ann, ben = make_user("ann"), make_user("ben")
+    room = rooms.room_create(creator=ann, name="General")
+    rooms.room_join(user=ben, room_id=room.id)
+    env = {"HUB_GAP_CHECK_SECONDS": "3600"}
+    server_a, server_b = start_server(extra_env=env), start_server(extra_env=env)
+
+    def restart(port: int):
+        monkeypatch.setattr(root_conftest, "free_port", lambda: port)
+        return start_server(extra_env=env)
+
+    async def scenario() -> None:
+        ann_on_b, _ = await open_socket(server_b, ann)
+        ben_on_a, _ = await open_socket(server_a, ben)
+        await live(ben_on_a)
+        await say(ann_on_b, room.id, "before the restart")
+        assert (await next_of_type(ben_on_a, "message.new"))["message"]["body"] == "before the restart"
+
+        server_a.kill()
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ben_on_a.recv(), 10)
+        server_a2 = await asyncio.to_thread(restart, server_a.port)
+        ben_on_a2, _ = await open_socket(server_a2, ben)
+        await live(ben_on_a2)
+
+        await say(ann_on_b, room.id, "B to the new A")
+        assert (await next_of_type(ben_on_a2, "message.new"))["message"]["body"] == "B to the new A"
+        await say(ben_on_a2, room.id, "the new A to B")
+        assert (await next_of_type(ann_on_b, "message.new"))["message"]["body"] == "the new A to B"
+        for ws in (ann_on_b, ben_on_a2):
+            await ws.close()
+
+    asyncio.run(scenario())

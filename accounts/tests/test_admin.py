@@ -79,3 +79,39 @@ def test_unticking_active_on_the_change_form_closes_the_users_sockets(
     target.refresh_from_db()
     assert not target.is_active
     assert closes_scheduled(callbacks) == [[target.pk]]
+
+
+def test_admin_deactivate_action_skips_the_admin_themself(staff_client, make_user):
+    from accounts.models import User
+
+    root, spammer = User.objects.get(username="root"), make_user("spammer")
+    response = staff_client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate", "_selected_action": [root.pk, spammer.pk]},
+        follow=True,
+    )
+    assert b"Deactivated 1 user(s)." in response.content
+    root.refresh_from_db()
+    spammer.refresh_from_db()
+    assert root.is_active and not spammer.is_active
+    assert staff_client.get("/admin/").status_code == 200  # still logged in
+
+
+def test_unticking_active_on_ones_own_change_form_keeps_the_account_active(staff_client):
+    from accounts.models import User
+
+    root = User.objects.get(username="root")
+    # is_active left out: its box unticked.
+    form = {
+        "username": "root",
+        "display_name": "",
+        "email": "",
+        "theme": "system",
+        "is_staff": "on",
+        "is_superuser": "on",
+    }
+    response = staff_client.post(f"/admin/accounts/user/{root.pk}/change/", form)
+    assert response.status_code == 302, response.content[:2000]
+    root.refresh_from_db()
+    assert root.is_active and root.is_staff
+    assert staff_client.get("/admin/").status_code == 200  # still logged in

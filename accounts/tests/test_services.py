@@ -43,3 +43,15 @@ def test_theme_is_remembered_and_unknown_themes_refused(django_capture_on_commit
     assert info.value.field == "theme"
     user.refresh_from_db()
     assert user.theme == "dark"
+
+
+def test_deactivating_users_never_deactivates_the_actor(make_user, django_capture_on_commit_callbacks):
+    root, spammer = make_user("root", is_staff=True), make_user("spammer")
+    services.ws_ticket_issue(user=root)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.users_deactivate(user_ids=[root.pk, spammer.pk], actor_id=root.pk) == 1
+    root.refresh_from_db()
+    spammer.refresh_from_db()
+    assert root.is_active and not spammer.is_active
+    assert WsTicket.objects.filter(user=root).exists()
+    assert [list(c.args[0]) for c in callbacks] == [[spammer.pk]]  # only the spammer's sockets close

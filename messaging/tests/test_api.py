@@ -3,6 +3,7 @@ import pytest
 from messaging.models import Message
 from messaging.serialization import message_payload
 from messaging.serializers import MessageSerializer
+from rooms import services as rooms
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,13 @@ def test_history_rows_and_instances_give_the_same_payload(make_user, make_room):
     services.message_send(sender=ann, room_id=room.id, body="same shape", client_id="shape")
     (row_payload,) = selectors.message_payloads_page(user=ann, room_id=room.id)
     assert row_payload == message_payload(Message.objects.select_related("sender").get())
+
+
+def test_retry_by_a_removed_member_is_404_like_any_non_member(auth_api, room_of_two):
+    room, alice, bob = room_of_two
+    client, path = auth_api(bob), f"/api/rooms/{room.id}/messages/"
+    assert client.post(path, {"body": "before", "client_id": "early"}, format="json").status_code == 201
+    rooms.member_remove(actor=alice, room_id=room.id, user_id=bob.id)
+    retry = client.post(path, {"body": "before", "client_id": "early"}, format="json")
+    assert (retry.status_code, retry.content) == (404, b'{"detail":"Not found.","code":"not_found"}')
+    assert Message.objects.count() == 1

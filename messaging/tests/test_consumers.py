@@ -7,6 +7,8 @@ import contextlib
 import gc
 import json
 import os
+import threading
+from collections.abc import Callable
 
 import pytest
 from channels.db import database_sync_to_async as db
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import selectors, services
+from messaging import broadcasts, selectors, services
 from messaging.consumers import ChatConsumer
 from messaging.fanout import get_hub
 from messaging.models import Message
@@ -477,3 +479,203 @@ async def _exchange(communicator: WebsocketCommunicator, raw: str) -> dict:
         frame = await communicator.receive_json_from(timeout=5)
         if frame["type"] not in {"message.new"}:
             return frame
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+async def test_catch_up_brings_the_membership_change_about_you_in_a_room_you_are_no_longer_in(
+    make_user, make_room, how
+):
+    """Removed (or left on another device) while this socket was offline: the replay must still
+    tell it, though the room is no longer among its rooms, and nothing of the room after that."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, members=(ben,))
+    ws = await connect(ben)
+    since = (await hello(ws))["seq"]
+    await ws.disconnect()
+    if how == "removed":
+        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+    else:
+        await db(rooms.room_leave)(user=ben, room_id=room.id)
+    await db(services.message_send)(sender=ann, room_id=room.id, body="after you", client_id="a")
+    ws = await connect(ben, f"&since={since}")
+    assert (await hello(ws))["rooms"] == []
+    gone = await ws.receive_json_from(timeout=5)
+    assert (gone["type"], gone["room"]["id"], gone["user"]["id"]) == (f"member.{how}", room.id, ben.id)
+    assert gone["seq"] > since
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
+
+
+# --- races at connect, held open deterministically --------------------------------------------
+
+
+class Gate:
+    """Holds a selector the consumer calls in its database thread until the test opens it. That
+    thread is then busy, so the test writes through ``off_thread`` meanwhile."""
+
+    def __init__(self) -> None:
+        self._reached = threading.Event()
+        self._open = threading.Event()
+
+    def hold(self) -> None:
+        self._reached.set()
+        if not self._open.wait(timeout=10):
+            raise TimeoutError("the test never opened the gate")
+
+    async def reached(self) -> None:
+        assert await asyncio.to_thread(self._reached.wait, 10), "the consumer never reached the gate"
+
+    def open(self) -> None:
+        self._open.set()
+
+
+@pytest.fixture
+def gate():
+    gate = Gate()
+    yield gate
+    gate.open()  # never leave a consumer's thread hanging after a failed test
+
+
+def off_thread(func: Callable, **kwargs):
+    """Run a service outside the (held) database thread the consumer uses."""
+    return db(func, thread_sensitive=False)(**kwargs)
+
+
+class HandedToSockets:
+    """The seqs the hub has handed to a socket, by ``deliver`` or ``membership_changed``."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int | None] = []
+        self._changed = asyncio.Event()
+
+    def note(self, seq: int | None) -> None:
+        self.seqs.append(seq)
+        self._changed.set()
+
+    async def wait_for(self, seq: int) -> None:
+        async with asyncio.timeout(5):
+            while seq not in self.seqs:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@pytest.fixture
+def handed(monkeypatch) -> HandedToSockets:
+    handed = HandedToSockets()
+    deliver, membership_changed = ChatConsumer.deliver, ChatConsumer.membership_changed
+
+    async def deliver_noted(self, seq, text):
+        await deliver(self, seq, text)
+        handed.note(seq)
+
+    def membership_changed_noted(self, kind, room_id, seq):
+        membership_changed(self, kind, room_id, seq)
+        handed.note(seq)
+
+    monkeypatch.setattr(ChatConsumer, "deliver", deliver_noted)
+    monkeypatch.setattr(ChatConsumer, "membership_changed", membership_changed_noted)
+    return handed
+
+
+def held(monkeypatch, gate: Gate, name: str, *, before_reading: bool) -> None:
+    """Make the consumer's call of ``selectors.<name>`` wait at ``gate``, before or after it read."""
+    read = getattr(selectors, name)
+
+    def held_read(**kwargs):
+        if before_reading:
+            gate.hold()
+        result = read(**kwargs)
+        if not before_reading:
+            gate.hold()
+        return result
+
+    monkeypatch.setattr(selectors, name, held_read)
+
+
+@pytest.mark.parametrize("before_reading", [True, False], ids=["held_before_reading", "held_after_reading"])
+async def test_a_live_event_during_the_replay_comes_after_it_once(
+    make_user, make_room, monkeypatch, gate, handed, before_reading
+):
+    """A message sent while the replay is being read reaches the socket after the replayed ones,
+    exactly once: held before the replay reads, the replay has it too (no duplicate); held after,
+    only the held-back live copy has it (no gap)."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, members=(ben,))
+    ws = await connect(ben)
+    since = (await hello(ws))["seq"]
+    await ws.disconnect()
+    for i in range(3):
+        await db(services.message_send)(sender=ann, room_id=room.id, body=f"missed {i}", client_id=f"m{i}")
+    held(monkeypatch, gate, "events_since", before_reading=before_reading)
+    ws = await connect(ben, f"&since={since}")
+    await hello(ws)
+    await gate.reached()
+    live = await off_thread(services.message_send, sender=ann, room_id=room.id, body="live", client_id="l")
+    await handed.wait_for(live.seq)  # the hub gave it to the socket, which is still replaying
+    gate.open()
+    got = await frames(ws, 4)
+    assert [f["message"]["body"] for f in got] == ["missed 0", "missed 1", "missed 2", "live"]
+    assert got[-1]["seq"] == live.seq and [f["seq"] for f in got] == sorted({f["seq"] for f in got})
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "changes", [("joined",), ("removed",), ("removed", "joined")], ids=["joined", "removed", "rejoined"]
+)
+async def test_a_membership_change_while_the_socket_reads_its_rooms_is_not_lost(
+    make_user, make_room, monkeypatch, gate, handed, changes
+):
+    """Between reading its rooms and attaching to the hub, the socket's user joins (or is removed
+    from, or is removed from and joins again) a room. The events pass the hub in that window; the
+    socket must still end up in (or out of) the room, hear each change once, and get the room's
+    messages after it (or none)."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    member_at_first = changes[0] == "removed"
+    room = await db(make_room)(ann, name="Changing", members=(ben,) if member_at_first else ())
+    steady = await db(make_room)(ann, name="Steady", members=(ben,))
+    held(monkeypatch, gate, "socket_snapshot", before_reading=False)
+    ws = await connect(ben)
+    await gate.reached()
+    for change in changes:
+        if change == "joined":
+            await off_thread(rooms.room_join, user=ben, room_id=room.id)
+        else:
+            await off_thread(rooms.member_remove, actor=ann, room_id=room.id, user_id=ben.id)
+    await handed.wait_for(await off_thread(selectors.latest_seq))
+    gate.open()
+    member_at_last = changes[-1] == "joined"
+    assert set((await hello(ws))["rooms"]) == ({steady.id, room.id} if member_at_last else {steady.id})
+    news = await frames(ws, len(changes))
+    assert [(f["type"], f["room"]["id"], f["user"]["id"]) for f in news] == [
+        (f"member.{change}", room.id, ben.id) for change in changes
+    ]
+    await db(services.message_send)(sender=ann, room_id=room.id, body="in Changing", client_id="c")
+    await db(services.message_send)(sender=ann, room_id=steady.id, body="in Steady", client_id="s")
+    # Events come in seq order, so whatever of Changing ben gets arrives before Steady's message.
+    expected = ["in Changing", "in Steady"] if member_at_last else ["in Steady"]
+    got = await frames(ws, len(expected))
+    assert [f["type"] for f in got] == ["message.new"] * len(expected)
+    assert [f["message"]["body"] for f in got] == expected
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("removal", ["heard", "in_flight"])
+async def test_retry_by_a_removed_member_is_not_found(pair, monkeypatch, removal):
+    """Heard: the socket already dropped the room. In flight: the removal is committed but its
+    event has not reached this process yet, so the socket still lists the room and the service
+    answers. Either way a former member's retry gets not_found, not the original."""
+    ann, ben, room, _, ws_ben = pair
+    frame = {"type": "message.send", "room": room.id, "body": "before", "client_id": "early"}
+    await ws_ben.send_json_to(frame)
+    assert {f["type"] for f in await frames(ws_ben, 2)} == {"message.new", "message.ack"}
+    if removal == "in_flight":
+        monkeypatch.setattr(broadcasts, "event_published", lambda event: None)
+    await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+    if removal == "heard":
+        assert (await ws_ben.receive_json_from(timeout=5))["type"] == "member.removed"
+    await ws_ben.send_json_to(frame)
+    answer = await ws_ben.receive_json_from(timeout=5)
+    assert (answer["type"], answer["code"], answer["client_id"]) == ("error", "not_found", "early")
+    assert await db(Message.objects.count)() == 1

@@ -7,6 +7,7 @@ from messaging import broadcasts, selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
 from messaging.models import Event, Message
 from messaging.serialization import message_payload
+from rooms import services as rooms
 from rooms.exceptions import RoomNotFound
 from rooms.models import Room
 
@@ -326,3 +327,22 @@ def test_send_budget_slides_across_window_boundaries(make_user, make_room, setti
     assert 1 <= burst("c", 4) <= 2
     clock["now"] = 1_000_030.0  # long after: the whole budget again
     assert burst("d", 4) == 4
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+def test_retry_by_someone_no_longer_in_the_room_is_not_found(room_of_two, how):
+    """Membership is checked before a retry gets its original: a former member is answered
+    like any non-member, though the message they are retrying was stored."""
+    room, alice, bob = room_of_two
+    services.message_send(sender=bob, room_id=room.id, body="before", client_id="early")
+    if how == "removed":
+        rooms.member_remove(actor=alice, room_id=room.id, user_id=bob.id)
+    else:
+        rooms.room_leave(user=bob, room_id=room.id)
+    with pytest.raises(RoomNotFound):
+        services.message_send(sender=bob, room_id=room.id, body="before", client_id="early")
+    (outcome,) = services.message_send_many(
+        sends=[services.SendRequest(sender=bob, room_id=room.id, body="before", client_id="early")]
+    )
+    assert isinstance(outcome, RoomNotFound)
+    assert Message.objects.count() == 1

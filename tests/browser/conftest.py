@@ -10,7 +10,7 @@ through ``off_loop``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,6 +63,18 @@ class PageErrors:
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
 
 
+def require_chromium(path: str = CHROMIUM, environ: Mapping[str, str] = os.environ) -> None:
+    """Skip when the browser is missing, except under CI=true, where that fails the test: CI
+    must not pass without the browser tests, as it must not without PostgreSQL and Redis
+    (scripts/run-tests.sh)."""
+    if Path(path).exists():
+        return
+    reason = f"needs Debian's {path} (scripts/ensure-chromium.sh)"
+    if environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def page_errors() -> PageErrors:
     return PageErrors()
@@ -72,8 +84,7 @@ def page_errors() -> PageErrors:
 def open_as(page_errors) -> Iterator[Callable[..., object]]:
     """``open_as(server, username, viewport=..., color_scheme=...)``: a logged-in page in its own
     browser context (its own cookies), as a second person on another machine would be."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's /usr/bin/chromium (scripts/ensure-chromium.sh)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     contexts = []
