@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chatsite.converters import ID_MAX
+
 
 class SenderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -40,6 +42,6 @@ class MessageCreateSerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
-    before = serializers.IntegerField(required=False, min_value=1)
-    after = serializers.IntegerField(required=False, min_value=0)
+    before = serializers.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+    after = serializers.IntegerField(required=False, min_value=0, max_value=ID_MAX)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)

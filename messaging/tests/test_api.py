@@ -54,7 +54,11 @@ def test_history_pagination_params(auth_api, make_user, make_room):
     assert [m["id"] for m in page["results"]] == [ids[3], ids[4]] and not page["has_more"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "before=-1", "after=abc"])
+@pytest.mark.parametrize(
+    # An id too big for the column was a 500.
+    "query",
+    ["limit=0", "limit=101", "limit=x", "before=-1", "after=abc", f"before={10**19}", f"after={10**19}"],
+)
 def test_history_rejects_bad_params(auth_api, make_user, make_room, query):
     ann = make_user()
     room = make_room(ann)

@@ -71,3 +71,22 @@ def test_dm_200_existing_201_new(auth_api, make_user):
     assert auth_api(ann).post("/api/dms/", {"usernames": ["ghost"]}, format="json").status_code == 400
     assert Room.objects.filter(kind="direct").count() == 1
     assert auth_api(ann).get("/api/rooms/?public=1").json()["results"] == []
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_ids_that_are_not_numbers_or_too_big_answer_the_json_404(auth_api, make_user, make_room, method):
+    ann = make_user()
+    room = make_room(ann)
+    client = auth_api(ann)
+    urls = {
+        "get": ["/api/rooms/abc/", f"/api/rooms/{10**19}/", f"/api/rooms/{10**19}/members/"],
+        "post": [f"/api/rooms/{10**19}/join/", f"/api/rooms/{10**19}/messages/", "/api/rooms/-1/leave/"],
+        "delete": [f"/api/rooms/{room.id}/members/{10**19}/", f"/api/rooms/{10**19}/members/1/"],
+    }[method]
+    for url in urls:
+        response = getattr(client, method)(url)  # a 10**19 id was a 500 (too big for the column)
+        assert (response.status_code, response.content) == (
+            404,
+            b'{"detail":"Not found.","code":"not_found"}',
+        )
+        assert response["Content-Type"] == "application/json"
