@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -11,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services, throttling
 from accounts.exceptions import RegistrationError
@@ -24,6 +25,7 @@ from accounts.serializers import (
     TicketSerializer,
     UserSerializer,
 )
+from chatsite.api_errors import errors
 
 
 class RegisterView(APIView):
@@ -44,6 +46,8 @@ class RegisterView(APIView):
 class ThrottledTokenObtainPairView(TokenObtainPairView):
     """simplejwt's token view with the same failed-login throttling as the web form."""
 
+    # 401: wrong username or password. 429: too many failures from this address or for this user.
+    @extend_schema(responses={200: TokenObtainPairSerializer, **errors(401, 429)})
     def post(self, request: Request, *args, **kwargs) -> Response:
         username = str(request.data.get("username", "")) if hasattr(request.data, "get") else ""
         ip = throttling.client_ip(request)
@@ -55,6 +59,12 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
             raise
         throttling.login_succeeded(username=username)
         return response
+
+
+# 401: the refresh token is invalid, expired or blacklisted.
+@extend_schema_view(post=extend_schema(responses={200: TokenRefreshSerializer, **errors(401)}))
+class RotatingTokenRefreshView(TokenRefreshView):
+    """simplejwt's refresh view: a new pair; the old refresh token is blacklisted."""
 
 
 class LogoutView(APIView):

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatsite.api_errors import errors
 from messaging import batching, selectors, services
 from messaging.exceptions import InvalidMessage
 from messaging.serializers import (
@@ -41,8 +42,11 @@ class MessageListView(APIView):
         )
         return Response({"results": messages[:limit], "has_more": len(messages) > limit})
 
+    # 200: a retry with the client_id of a message already sent, which it returns unchanged.
+    # 429: past the send rate limit (SEND_RATE_LIMIT per SEND_RATE_WINDOW seconds, every interface).
     @extend_schema(
-        request=MessageCreateSerializer, responses={201: MessageSerializer, 200: MessageSerializer}
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer, 200: MessageSerializer, **errors(429)},
     )
     def post(self, request: Request, room_id: int) -> Response:
         data = MessageCreateSerializer(data=request.data)

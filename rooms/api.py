@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatsite.api_errors import errors
 from rooms import selectors, services
 from rooms.serializers import (
     DirectSerializer,
@@ -90,7 +91,8 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
-    @extend_schema(responses={204: None})
+    # 400 when the user is not a member of the room.
+    @extend_schema(responses={204: None, **errors(400)})
     def delete(self, request: Request, room_id: int, user_id: int) -> Response:
         services.member_remove(actor=request.user, room_id=room_id, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
