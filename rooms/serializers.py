@@ -3,10 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from rooms.models import Membership, Room
+from rooms.services import NAME_MAX
 
 
 class RoomSerializer(serializers.ModelSerializer):
-    member_count = serializers.IntegerField(read_only=True, default=None)
+    # Every view gives the room its count (selectors annotate it), so it is never missing or null.
+    member_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Room
@@ -21,6 +23,19 @@ class RoomSerializer(serializers.ModelSerializer):
             "member_count",
         ]
         read_only_fields = fields
+
+
+class RoomListQuerySerializer(serializers.Serializer):
+    public = serializers.BooleanField(
+        required=False, default=False, help_text="browse public rooms, not mine"
+    )
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=NAME_MAX,
+        help_text="with public: name contains",
+    )
 
 
 class RoomCreateSerializer(serializers.Serializer):

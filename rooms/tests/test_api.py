@@ -73,6 +73,19 @@ def test_dm_200_existing_201_new(auth_api, make_user):
     assert auth_api(ann).get("/api/rooms/?public=1").json()["results"] == []
 
 
+def test_join_answers_the_room_with_its_member_count(auth_api, make_user, make_room):
+    room = make_room(make_user())
+    joined = auth_api().post(f"/api/rooms/{room.id}/join/")
+    assert joined.status_code == 200
+    assert joined.json()["member_count"] == 2  # was null: the schema says integer
+
+
+def test_browse_refuses_nul_in_search(auth_api):
+    response = auth_api().get("/api/rooms/?public=1&search=a%00b")
+    assert response.status_code == 400  # was a 500 on PostgreSQL
+    assert set(response.json()) == {"search"}
+
+
 @pytest.mark.parametrize("method", ["get", "post", "delete"])
 def test_ids_that_are_not_numbers_or_too_big_answer_the_json_404(auth_api, make_user, make_room, method):
     ann = make_user()
