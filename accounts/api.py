@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
@@ -17,12 +18,14 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services, throttling
 from accounts.exceptions import RegistrationError
+from accounts.models import User
 from accounts.serializers import (
     LogoutSerializer,
     MeSerializer,
     RegisteredSerializer,
     RegisterSerializer,
     TicketSerializer,
+    UserSearchSerializer,
     UserSerializer,
 )
 from chatsite.api_errors import errors
@@ -96,17 +99,17 @@ class UserSearchPagination(PageNumberPagination):
     max_page_size = 20
 
 
+@extend_schema_view(get=extend_schema(parameters=[UserSearchSerializer]))
 class UserListView(generics.ListAPIView):
     """Users by username prefix: ``?search=<prefix>``."""
 
     serializer_class = UserSerializer
     pagination_class = UserSearchPagination
 
-    def get_queryset(self):
-        search = self.request.query_params.get("search", "")
-        if len(search) > 32:
-            raise ValidationError({"search": ["At most 32 characters."]})
-        return selectors.users_search(prefix=search)
+    def get_queryset(self) -> QuerySet[User]:
+        query = UserSearchSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.users_search(prefix=query.validated_data["search"])
 
 
 class WsTicketView(APIView):

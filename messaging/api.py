@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -21,14 +21,7 @@ from messaging.serializers import (
 
 
 class MessageListView(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("before", int, description="only messages with id < before (newest first)"),
-            OpenApiParameter("after", int, description="only messages with id > after (oldest first)"),
-            OpenApiParameter("limit", int, description="1..100, default 50"),
-        ],
-        responses=MessagePageSerializer,
-    )
+    @extend_schema(parameters=[HistoryQuerySerializer], responses=MessagePageSerializer)
     def get(self, request: Request, room_id: int) -> Response:
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

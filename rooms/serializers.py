@@ -39,9 +39,15 @@ class RoomListQuerySerializer(serializers.Serializer):
 
 
 class RoomCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    # The service's own limits (it strips, as these fields do), so the schema states them.
+    name = serializers.CharField(max_length=NAME_MAX)
     kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=Room._meta.get_field("description").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+    )
 
 
 class MemberAddSerializer(serializers.Serializer):

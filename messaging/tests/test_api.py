@@ -107,6 +107,18 @@ def test_documented_message_shape_matches_payload(make_user, make_room, auth_api
     assert set(message_payload(Message.objects.get())) == set(MessageSerializer().fields)
 
 
+def test_documented_message_body_rules_are_the_services_rules(auth_api):
+    from django.conf import settings
+
+    from messaging.services import CLIENT_ID_MAX
+
+    schema = auth_api().get("/api/schema/?format=json").json()
+    fields = schema["components"]["schemas"]["MessageCreateRequest"]["properties"]
+    # The schema allowed an empty body, which the server refuses.
+    assert (fields["body"]["minLength"], fields["body"]["maxLength"]) == (1, settings.MESSAGE_MAX_LENGTH)
+    assert fields["client_id"]["maxLength"] == CLIENT_ID_MAX
+
+
 def test_history_rows_and_instances_give_the_same_payload(make_user, make_room):
     from messaging import selectors, services
 
