@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -11,26 +12,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services, throttling
 from accounts.exceptions import RegistrationError
+from accounts.models import User
 from accounts.serializers import (
     LogoutSerializer,
     MeSerializer,
     RegisteredSerializer,
     RegisterSerializer,
     TicketSerializer,
+    UserSearchSerializer,
     UserSerializer,
 )
+from chatsite.api_errors import errors
 
 
 class RegisterView(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer, **errors(429)})
     def post(self, request: Request) -> Response:
         throttling.registration_take(ip=throttling.client_ip(request))
         data = RegisterSerializer(data=request.data)
@@ -45,6 +50,8 @@ class RegisterView(APIView):
 class ThrottledTokenObtainPairView(TokenObtainPairView):
     """simplejwt's token view with the same failed-login throttling as the web form."""
 
+    # 401: wrong username or password. 429: too many failures from this address or for this user.
+    @extend_schema(responses={200: TokenObtainPairSerializer, **errors(401, 429)})
     def post(self, request: Request, *args, **kwargs) -> Response:
         username = str(request.data.get("username", "")) if hasattr(request.data, "get") else ""
         ip = throttling.client_ip(request)
@@ -56,6 +63,12 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
             raise
         throttling.login_succeeded(ip=ip, username=username)
         return response
+
+
+# 401: the refresh token is invalid, expired or blacklisted.
+@extend_schema_view(post=extend_schema(responses={200: TokenRefreshSerializer, **errors(401)}))
+class RotatingTokenRefreshView(TokenRefreshView):
+    """simplejwt's refresh view: a new pair; the old refresh token is blacklisted."""
 
 
 class LogoutView(APIView):
@@ -87,23 +100,23 @@ class UserSearchPagination(PageNumberPagination):
     max_page_size = 20
 
 
+@extend_schema_view(get=extend_schema(parameters=[UserSearchSerializer]))
 class UserListView(generics.ListAPIView):
     """Users by username prefix: ``?search=<prefix>``."""
 
     serializer_class = UserSerializer
     pagination_class = UserSearchPagination
 
-    def get_queryset(self):
-        search = self.request.query_params.get("search", "")
-        if len(search) > 32:
-            raise ValidationError({"search": ["At most 32 characters."]})
-        return selectors.users_search(prefix=search)
+    def get_queryset(self) -> QuerySet[User]:
+        query = UserSearchSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.users_search(prefix=query.validated_data["search"])
 
 
 class WsTicketView(APIView):
     """A single-use ticket for ``/ws/?ticket=...``, valid for WS_TICKET_TTL seconds."""
 
-    @extend_schema(request=None, responses={201: TicketSerializer})
+    @extend_schema(request=None, responses={201: TicketSerializer, **errors(429)})
     def post(self, request: Request) -> Response:
         throttling.ticket_take(user_id=request.user.id)
         ticket = services.ws_ticket_issue(user=request.user)

@@ -1,13 +1,30 @@
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import (
+    MinimumLengthValidator,
+    get_default_password_validators,
+)
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import User, username_validator
+
+
+def _password_min_length() -> int:
+    """The shortest password AUTH_PASSWORD_VALIDATORS accept (registration checks them all)."""
+    lengths = [
+        v.min_length for v in get_default_password_validators() if isinstance(v, MinimumLengthValidator)
+    ]
+    return max(lengths, default=1)
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=64)
-    password = serializers.CharField(write_only=True, max_length=256, style={"input_type": "password"})
+    # The model's and the password validators' own rules, so the schema states them.
+    username = serializers.CharField(
+        max_length=User._meta.get_field("username").max_length, validators=[username_validator]
+    )
+    password = serializers.CharField(
+        write_only=True, min_length=_password_min_length(), max_length=256, style={"input_type": "password"}
+    )
     email = serializers.EmailField(required=False, allow_blank=True)
     display_name = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
@@ -16,6 +33,12 @@ class RegisteredSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username"]
+
+
+class UserSearchSerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=32, help_text="username prefix"
+    )
 
 
 class UserSerializer(serializers.ModelSerializer):

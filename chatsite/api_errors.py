@@ -1,10 +1,40 @@
-"""DRF exception handler: domain errors become the same JSON shape as DRF's own errors."""
+"""API errors: what the REST API answers when a request fails, and how the schema documents it.
+
+Every error body has one of two shapes:
+
+- ``{"detail": "...", "code": "..."}`` — about the request as a whole (not found, not allowed,
+  not authenticated, rate limited, unparsable body). Domain errors bring their own ``code``;
+  DRF's own errors get theirs (``not_authenticated``, ``parse_error``, ...).
+- ``{"<field>": ["...", ...]}`` — DRF's validation shape (``non_field_errors`` for the body as a
+  whole; a list field's errors are keyed by item index).
+
+``exception_handler`` produces them; ``document_errors`` (a drf-spectacular postprocessing hook)
+adds them to every operation where they can occur, derived from how its view is configured:
+
+- 400 when the operation takes a request body, or query parameters other than the page ones
+  (views validate theirs with a serializer; a bad page number is a 404);
+- 401 when the view authenticates requests (also when it allows anonymous ones: a bad token is
+  still refused);
+- 403 on unsafe methods of views that accept a session (CSRF), which is also where the domain's
+  own ``PermissionDenied`` arises;
+- 404 when the path names something (a room, a user), or the list is paginated (a page past the end).
+
+Anything else a view answers (429 from a rate limit, 401 from a view that checks credentials
+itself) it declares with ``extend_schema(responses={..., **errors(429)})``; the hook gives every
+error status the same documented shape, once, in ``components/responses``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status as http
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -22,7 +52,142 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response["Retry-After"] = str(exc.retry_after)
         return response
     response = drf_exception_handler(exc, context)
-    if response is not None and response.status_code == http.HTTP_404_NOT_FOUND:
+    if response is None:
+        return None
+    if response.status_code == http.HTTP_404_NOT_FOUND:
         # One body for "missing" and "not yours", whatever raised it.
         response.data = {"detail": "Not found.", "code": "not_found"}
+    elif isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
+        response.data["code"] = _code(exc)
     return response
+
+
+def _code(exc: Exception) -> str:
+    codes = exc.get_codes() if isinstance(exc, APIException) else None
+    return codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other ``/api/.../`` URL, e.g. ``/api/rooms/abc/``: the API's 404, not an HTML page."""
+    return JsonResponse(
+        {"detail": "Not found.", "code": "not_found"},
+        status=http.HTTP_404_NOT_FOUND,
+        json_dumps_params={"separators": (",", ":")},  # byte for byte what DRF's renderer writes
+    )
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "description": "An error about the request as a whole.",
+        "properties": {
+            "detail": {"type": "string", "description": "For people."},
+            "code": {"type": "string", "description": "For programs, e.g. `not_found`, `rate_limited`."},
+        },
+        "required": ["detail", "code"],
+    },
+    "ValidationErrors": {
+        "type": "object",
+        "description": "Messages per field (`non_field_errors`: the body as a whole); a list "
+        "field's are keyed by item index.",
+        "additionalProperties": {
+            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+        },
+    },
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+# status → (component name, response object)
+RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
+    400: (
+        "BadRequest",
+        {
+            "description": "The request is invalid: per-field messages, or an error about it as a whole.",
+            "content": _json({"anyOf": [{"$ref": "#/components/schemas/ValidationErrors"}, _ERROR]}),
+        },
+    ),
+    401: (
+        "Unauthenticated",
+        {"description": "No valid credentials (or a bad or expired token).", "content": _json(_ERROR)},
+    ),
+    403: (
+        "Forbidden",
+        {
+            "description": "Not allowed (or a session request without its CSRF token).",
+            "content": _json(_ERROR),
+        },
+    ),
+    404: (
+        "NotFound",
+        {
+            "description": "No such thing, or one you may not see: the same answer.",
+            "content": _json(_ERROR),
+        },
+    ),
+    429: (
+        "RateLimited",
+        {
+            "description": "Too many requests.",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+            "content": _json(_ERROR),
+        },
+    ),
+}
+
+
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """Error statuses a view answers beyond those ``document_errors`` derives, for ``extend_schema``."""
+    return {status: OpenApiResponse(description=RESPONSES[status][1]["description"]) for status in statuses}
+
+
+def _derived_statuses(view: type, method: str, operation: dict[str, Any]) -> set[int]:
+    parameters = operation.get("parameters", [])
+    paginator = getattr(view, "pagination_class", None)
+    page_params = {
+        getattr(paginator, "page_query_param", None),
+        getattr(paginator, "page_size_query_param", None),
+    }
+    statuses = set()
+    if "requestBody" in operation or any(
+        p["in"] == "query" and p["name"] not in page_params for p in parameters
+    ):
+        statuses.add(400)
+    authenticators = getattr(view, "authentication_classes", ())
+    if authenticators:
+        statuses.add(401)
+        if method not in SAFE_METHODS and any(issubclass(a, SessionAuthentication) for a in authenticators):
+            statuses.add(403)
+    if any(p["in"] == "path" for p in parameters) or (method == "GET" and paginator):
+        statuses.add(404)
+    return statuses
+
+
+def document_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the error responses of every operation (see above)."""
+    for path, _, method, callback in generator.endpoints:
+        operation = result["paths"].get(path, {}).get(method.lower())
+        if operation is None:
+            continue
+        responses = operation["responses"]
+        declared = {int(code) for code in responses if code.isdigit() and int(code) in RESPONSES}
+        for status in declared | _derived_statuses(callback.cls, method, operation):
+            responses[str(status)] = {"$ref": f"#/components/responses/{RESPONSES[status][0]}"}
+        operation["responses"] = dict(sorted(responses.items()))
+    components = result.setdefault("components", {})
+    components.setdefault("schemas", {}).update(SCHEMAS)
+    components["responses"] = dict(RESPONSES.values())
+    return result

@@ -243,6 +243,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # <id:...> path parameters (chatsite.converters: at most 18 digits).
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}},
+    # Error responses (400/401/403/404/429) of every operation, documented in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chatsite.api_errors.document_errors",
+    ],
 }
 
 # --- I18N / static / media ------------------------------------------------------------------

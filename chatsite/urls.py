@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from chatsite import api_errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +14,9 @@ urlpatterns = [
     # The split view serves Swagger UI's init script as a file, so the CSP needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # Last of the API: a path no route above matched (a room id that is not a number) answers the
+    # documented JSON 404. Only paths ending in "/", so APPEND_SLASH still redirects "/api/rooms".
+    re_path(r"^api/.*/$", api_errors.not_found),
     path("", include("rooms.urls")),
     path("", include("messaging.urls")),
 ]

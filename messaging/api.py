@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatsite.api_errors import errors
 from messaging import batching, selectors, services
 from messaging.exceptions import InvalidMessage
 from messaging.serializers import (
@@ -20,14 +21,7 @@ from messaging.serializers import (
 
 
 class MessageListView(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("before", int, description="only messages with id < before (newest first)"),
-            OpenApiParameter("after", int, description="only messages with id > after (oldest first)"),
-            OpenApiParameter("limit", int, description="1..100, default 50"),
-        ],
-        responses=MessagePageSerializer,
-    )
+    @extend_schema(parameters=[HistoryQuerySerializer], responses=MessagePageSerializer)
     def get(self, request: Request, room_id: int) -> Response:
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -41,8 +35,11 @@ class MessageListView(APIView):
         )
         return Response({"results": messages[:limit], "has_more": len(messages) > limit})
 
+    # 200: a retry with the client_id of a message already sent, which it returns unchanged.
+    # 429: past the send rate limit (SEND_RATE_LIMIT per SEND_RATE_WINDOW seconds, every interface).
     @extend_schema(
-        request=MessageCreateSerializer, responses={201: MessageSerializer, 200: MessageSerializer}
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer, 200: MessageSerializer, **errors(429)},
     )
     def post(self, request: Request, room_id: int) -> Response:
         data = MessageCreateSerializer(data=request.data)

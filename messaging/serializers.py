@@ -7,9 +7,12 @@ two in step.
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
 from chatsite.api_fields import IdField
+from chatsite.validation import ID_MAX
+from messaging.services import CLIENT_ID_MAX
 
 
 class SenderSerializer(serializers.Serializer):
@@ -35,13 +38,27 @@ class MessagePageSerializer(serializers.Serializer):
 
 
 class MessageCreateSerializer(serializers.Serializer):
-    # Length and content rules live in messaging.services (one place for every interface);
-    # this only bounds what is parsed.
-    body = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=20_000)
-    client_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    # The rules messaging.services enforces for every interface, declared again here from the same
+    # constants so that the schema states them: a body that is not blank once stripped, without
+    # NUL, of at most MESSAGE_MAX_LENGTH characters once stripped (DRF's CharField strips and
+    # refuses NUL); a client_id of at most CLIENT_ID_MAX characters, kept as sent.
+    body = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH)
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=CLIENT_ID_MAX
+    )
 
 
 class HistoryQuerySerializer(serializers.Serializer):
-    before = IdField(required=False, min_value=1)
-    after = IdField(required=False, min_value=0)
+    before = IdField(
+        required=False,
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="only messages with id < before (newest first)",
+    )
+    after = IdField(
+        required=False,
+        min_value=0,
+        max_value=ID_MAX,
+        help_text="only messages with id > after (oldest first)",
+    )
     limit = IdField(required=False, min_value=1, max_value=100, default=50)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatsite.api_errors import errors
 from rooms import selectors, services
+from rooms.models import Room
 from rooms.serializers import (
     DirectSerializer,
     MemberAddSerializer,
     MemberSerializer,
     RoomCreateSerializer,
+    RoomListQuerySerializer,
     RoomSerializer,
 )
 
@@ -25,22 +29,19 @@ class RoomPagination(PageNumberPagination):
     max_page_size = 200
 
 
-class RoomListView(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("public", bool, description="1: browse public rooms instead of mine"),
-            OpenApiParameter("search", str, description="with public=1: name contains"),
-        ],
-        responses=RoomSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        if request.query_params.get("public") in ("1", "true"):
-            rooms = selectors.public_rooms(search=request.query_params.get("search", "")[:80])
-        else:
-            rooms = selectors.rooms_for_user(user=request.user)
-        paginator = RoomPagination()
-        page = paginator.paginate_queryset(rooms, request, view=self)
-        return paginator.get_paginated_response(RoomSerializer(page, many=True).data)
+@extend_schema_view(get=extend_schema(parameters=[RoomListQuerySerializer]))
+class RoomListView(generics.ListAPIView):
+    """My rooms and DMs, most recent activity first; or, with ``?public=1``, public rooms by name."""
+
+    serializer_class = RoomSerializer
+    pagination_class = RoomPagination
+
+    def get_queryset(self) -> QuerySet[Room]:
+        query = RoomListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["public"]:
+            return selectors.public_rooms(search=query.validated_data["search"])
+        return selectors.rooms_for_user(user=self.request.user)
 
     @extend_schema(request=RoomCreateSerializer, responses={201: RoomSerializer})
     def post(self, request: Request) -> Response:
@@ -54,16 +55,15 @@ class RoomListView(APIView):
 class RoomDetailView(APIView):
     @extend_schema(responses=RoomSerializer)
     def get(self, request: Request, room_id: int) -> Response:
-        room = selectors.membership_get(user=request.user, room_id=room_id).room
-        room.member_count = room.memberships.count()
+        room = selectors.room_detail(user=request.user, room_id=room_id)
         return Response(RoomSerializer(room).data)
 
 
 class RoomJoinView(APIView):
     @extend_schema(request=None, responses=RoomSerializer)
     def post(self, request: Request, room_id: int) -> Response:
-        membership = services.room_join(user=request.user, room_id=room_id)
-        return Response(RoomSerializer(membership.room).data)
+        services.room_join(user=request.user, room_id=room_id)
+        return Response(RoomSerializer(selectors.room_detail(user=request.user, room_id=room_id)).data)
 
 
 class RoomLeaveView(APIView):
@@ -90,7 +90,8 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
-    @extend_schema(responses={204: None})
+    # 400 when the user is not a member of the room.
+    @extend_schema(responses={204: None, **errors(400)})
     def delete(self, request: Request, room_id: int, user_id: int) -> Response:
         services.member_remove(actor=request.user, room_id=room_id, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -102,7 +103,7 @@ class DirectView(APIView):
         data = DirectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         room, created = services.dm_open(user=request.user, usernames=data.validated_data["usernames"])
-        room.member_count = room.memberships.count()
+        room = selectors.room_detail(user=request.user, room_id=room.id)
         return Response(
             RoomSerializer(room).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -3,10 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from rooms.models import Membership, Room
+from rooms.services import NAME_MAX
 
 
 class RoomSerializer(serializers.ModelSerializer):
-    member_count = serializers.IntegerField(read_only=True, default=None)
+    # Every view gives the room its count (selectors annotate it), so it is never missing or null.
+    member_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Room
@@ -23,10 +25,29 @@ class RoomSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RoomListQuerySerializer(serializers.Serializer):
+    public = serializers.BooleanField(
+        required=False, default=False, help_text="browse public rooms, not mine"
+    )
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=NAME_MAX,
+        help_text="with public: name contains",
+    )
+
+
 class RoomCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    # The service's own limits (it strips, as these fields do), so the schema states them.
+    name = serializers.CharField(max_length=NAME_MAX)
     kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=Room._meta.get_field("description").max_length,
+        required=False,
+        allow_blank=True,
+        default="",
+    )
 
 
 class MemberAddSerializer(serializers.Serializer):

@@ -1,15 +1,16 @@
 from django.urls import path
 
+from chatsite import converters  # noqa: F401  (registers <id:...>)
 from rooms import views
 
 urlpatterns = [
     path("rooms/sidebar/", views.sidebar, name="sidebar"),
     path("rooms/new/", views.room_new, name="room-new"),
     path("rooms/browse/", views.browse, name="room-browse"),
-    path("rooms/<int:room_id>/join/", views.join, name="room-join"),
-    path("rooms/<int:room_id>/leave/", views.leave, name="room-leave"),
-    path("rooms/<int:room_id>/members/", views.members, name="room-members"),
-    path("rooms/<int:room_id>/invite-search/", views.invite_search, name="room-invite-search"),
+    path("rooms/<id:room_id>/join/", views.join, name="room-join"),
+    path("rooms/<id:room_id>/leave/", views.leave, name="room-leave"),
+    path("rooms/<id:room_id>/members/", views.members, name="room-members"),
+    path("rooms/<id:room_id>/invite-search/", views.invite_search, name="room-invite-search"),
     path("dm/new/", views.dm_new, name="dm-new"),
     path("dm/search/", views.dm_search, name="dm-search"),
 ]

@@ -116,6 +116,15 @@ def test_me_requires_authentication(api):
     assert api.get("/api/auth/me/").status_code == 401
 
 
+def test_errors_about_the_whole_request_carry_a_code(api, auth_api):
+    anonymous = api.get("/api/auth/me/")
+    assert anonymous.json() == {"detail": anonymous.json()["detail"], "code": "not_authenticated"}
+    bad_token = api.get("/api/auth/me/", HTTP_AUTHORIZATION="Bearer nope")
+    assert (bad_token.status_code, bad_token.json()["code"]) == (401, "token_not_valid")
+    unparsable = auth_api().post("/api/rooms/", "{", content_type="application/json")
+    assert (unparsable.status_code, unparsable.json()["code"]) == (400, "parse_error")
+
+
 def test_user_search_by_prefix_is_case_insensitive_and_capped(auth_api, make_user):
     for i in range(25):
         make_user(f"Sam{i:02d}")

@@ -71,3 +71,35 @@ def test_dm_200_existing_201_new(auth_api, make_user):
     assert auth_api(ann).post("/api/dms/", {"usernames": ["ghost"]}, format="json").status_code == 400
     assert Room.objects.filter(kind="direct").count() == 1
     assert auth_api(ann).get("/api/rooms/?public=1").json()["results"] == []
+
+
+def test_join_answers_the_room_with_its_member_count(auth_api, make_user, make_room):
+    room = make_room(make_user())
+    joined = auth_api().post(f"/api/rooms/{room.id}/join/")
+    assert joined.status_code == 200
+    assert joined.json()["member_count"] == 2  # was null: the schema says integer
+
+
+def test_browse_refuses_nul_in_search(auth_api):
+    response = auth_api().get("/api/rooms/?public=1&search=a%00b")
+    assert response.status_code == 400  # was a 500 on PostgreSQL
+    assert set(response.json()) == {"search"}
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_ids_that_are_not_numbers_or_too_big_answer_the_json_404(auth_api, make_user, make_room, method):
+    ann = make_user()
+    room = make_room(ann)
+    client = auth_api(ann)
+    urls = {
+        "get": ["/api/rooms/abc/", f"/api/rooms/{10**19}/", f"/api/rooms/{10**19}/members/"],
+        "post": [f"/api/rooms/{10**19}/join/", f"/api/rooms/{10**19}/messages/", "/api/rooms/-1/leave/"],
+        "delete": [f"/api/rooms/{room.id}/members/{10**19}/", f"/api/rooms/{10**19}/members/1/"],
+    }[method]
+    for url in urls:
+        response = getattr(client, method)(url)  # a 10**19 id was a 500 (too big for the column)
+        assert (response.status_code, response.content) == (
+            404,
+            b'{"detail":"Not found.","code":"not_found"}',
+        )
+        assert response["Content-Type"] == "application/json"

@@ -183,3 +183,8 @@ def test_sidebar_fragment_ignores_a_current_room_that_is_not_an_id(owner, room, 
     response = client_for(owner).get("/rooms/sidebar/", {"current": current}, **HTMX)
     assert response.status_code == 200
     assert 'aria-current="page"' not in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/r/{}/", "/r/{}/history/?before=1", "/rooms/{}/members/"])
+def test_ids_too_big_for_the_database_are_a_404(owner, url):
+    assert client_for(owner).get(url.format(10**19)).status_code == 404
