@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.exceptions import RegistrationError
 from accounts.models import User, WsTicket, username_validator
 from chatsite.exceptions import DomainError
+from chatsite.realtime import broadcasts
 
 
 @transaction.atomic
@@ -122,6 +123,4 @@ def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int
 
 
 def accounts_sockets_close(user_ids: list[int]) -> None:
-    from messaging import broadcasts  # the one module that talks to the channel layer
-
     broadcasts.accounts_closed(user_ids)

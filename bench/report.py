@@ -293,7 +293,7 @@ NOTES = """## Notes
 1. **Idle consumers died** (`chatsite/settings.py`): redis-py 8 defaults `socket_timeout` to 5 s,
    equal to channels-redis's BZPOPMIN timeout, so an idle layer receive raised `TimeoutError` and
    killed the consumer doing it. Layer connections now time out after 30 s (`REDIS_SOCKET_TIMEOUT`).
-2. **Hub events waited seconds** (`messaging/fanout.py`, `consumers.py`): channels-redis has one
+2. **Hub events waited seconds** (`chatsite/realtime/fanout.py`, `consumers.py`): channels-redis has one
    receive loop per process, popping one Redis key at a time; the hub's channel had its own prefix
    (a second key), so hub events waited behind consumers' 5 s pops — in the first runs 0 of 9,000
    deliveries arrived within the drain. The hub now uses the default prefix, and consumers no
@@ -310,7 +310,7 @@ NOTES = """## Notes
    same order, one lock hold, one commit, one hub message. Measured back to back on the loaded
    machine: closed-loop send rate 43 → 88 messages/s (py-spy attached); fan-out at 40 msg/s × 500,
    p99 2,551 → 278 ms and delivered/s 0.73× → 0.98× the bare peer (bare p99 21 and 20 ms).
-5. **Publishing off the main loop** (`messaging/broadcasts.py`): services published through
+5. **Publishing off the main loop** (`chatsite/realtime/broadcasts.py`): services published through
    `async_to_sync`, which from a worker thread runs the send on the server's main event loop, behind
    its fan-out writes, while the publication lock is held. A private loop on a daemon thread, with
    its own layer instance, makes the publish one Redis round trip. Measured back to back on a quiet
@@ -381,7 +381,7 @@ and history targets do not survive a host running at two-thirds of it.
   - one Redis round trip to publish;
   - unlock.
 
-  The publish runs on a private event loop (`messaging.broadcasts._Publisher`). Before that, it
+  The publish runs on a private event loop (`chatsite.realtime.broadcasts._Publisher`). Before that, it
   waited on the server's main loop behind its fan-out writes while holding the lock: 80 msg/s
   fan-out p99 was 266 ms then, and the WebSocket ack p99 at 100/s was 53 ms.
   Group commit spreads this cost across every sender of a process: WebSocket frames, REST

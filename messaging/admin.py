@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from messaging.models import Event, Message
-from rooms.admin import ReadOnlyAdmin
+from chatsite.admin_base import ReadOnlyAdmin
+from messaging.models import Message
 
 
 @admin.register(Message)
@@ -15,11 +15,3 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="body")
     def short_body(self, obj: Message) -> str:
         return obj.body if len(obj.body) <= 80 else obj.body[:79] + "…"
-
-
-@admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
-    list_display = ("seq", "type", "room", "subject", "created_at")
-    list_filter = ("type",)
-    list_select_related = ("room", "subject")
-    show_full_result_count = False

@@ -1,6 +1,6 @@
 """Group commit of sends: one writer per process batches what its sockets and requests send.
 
-Every message write holds the publication lock (``messaging.events``) across its commit and
+Every message write holds the publication lock (``chatsite.realtime.events``) across its commit and
 its channel-layer send, so one message at a time is written per cluster and the lock's hold
 time bounds the send rate. Sends that arrive while a write is in progress wait here and go
 in the *next* write together (``services.message_send_many``): same checks, same rows, same

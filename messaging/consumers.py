@@ -2,30 +2,35 @@
 
 Thin: authenticate, subscribe the socket to its rooms in the process hub, validate each frame,
 call a service, answer. It never writes to the database itself, and delivery of events to this
-socket happens in the hub (``messaging.fanout``) without touching the database.
+socket happens in the hub (``chatsite.realtime.fanout``) without touching the database.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.serialization import user_brief
 from accounts.services import user_touch_last_seen
 from accounts.ws_auth import query_param
 from chatsite.exceptions import DomainError
+from chatsite.realtime import broadcasts, kinds
+from chatsite.realtime import selectors as event_selectors
+from chatsite.realtime.fanout import Hub, HubUnavailable, get_hub
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
-from messaging import broadcasts, selectors, services
+from messaging import selectors, services
 from messaging.batching import get_batcher
-from messaging.fanout import MEMBER_JOINED, Hub, HubUnavailable, get_hub
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 64 * 1024
 PING_REF_MAX = 2**53  # what a JavaScript client can hold exactly
+TYPING_MIN_INTERVAL = 2.0  # seconds between two typing events a socket may cause in one room
 # "Try again later": clients reconnect (with backoff) and catch up with ?since=.
 CLOSE_TRY_AGAIN = 1013
 CLOSE_ACCOUNT_CLOSED = 4403  # the account was deactivated: do not reconnect
@@ -40,7 +45,7 @@ class FrameError(Exception):
 
 class ChatConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per socket: events reach sockets only through the process hub,
-    # which is the one reader of the layer in this process (see messaging.fanout); a per-socket
+    # which is the one reader of the layer in this process (see chatsite.realtime.fanout); a per-socket
     # channel would only add a Redis receiver and memory per connection. An alias that is not
     # configured makes Channels skip the layer for this consumer.
     channel_layer_alias = "__parley_no_per_socket_channel__"
@@ -54,8 +59,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)
             return
         self.user_id: int = user.id
-        self.user_brief = {"id": user.id, "username": user.username}
+        self.user_brief = user_brief(user)
         self.rooms: set[int] = set()
+        self.typing_sent: dict[int, float] = {}
         self.wants_html = query_param(self.scope, "html") == "1"
         # Until catch-up is done, live events wait here so nothing overtakes the replay.
         self.live = False
@@ -83,7 +89,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         hub.attach(self, snapshot.room_ids)
         for seq, kind, room_id in self.membership_log:
             if seq > snapshot.seq:  # changes the snapshot could not see yet
-                if kind == MEMBER_JOINED:
+                if kinds.get(kind).subscription is kinds.Subscription.JOIN:
                     hub.attach(self, (room_id,))
                 else:
                     hub.detach(self, room_id)
@@ -94,7 +100,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         # Replay from the client's cursor, or, without one, from the snapshot: the second case
         # closes the window between reading the snapshot and attaching to the hub.
-        catch_up = await database_sync_to_async(selectors.events_since)(
+        catch_up = await database_sync_to_async(event_selectors.events_since)(
             user_id=self.user_id, room_ids=set(self.rooms), since=snapshot.seq if since is None else since
         )
         last_seq = snapshot.seq if since is None else since
@@ -167,7 +173,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.wants_html:
             return broadcasts.encode(frame)
         payload = {k: v for k, v in frame.items() if k not in ("type", "seq")}
-        text, html_text = broadcasts.encode_event(frame["type"], frame["seq"], payload)
+        text, html_text = broadcasts.encode_event(kinds.get(frame["type"]), frame["seq"], payload)
         return html_text or text
 
     # -- frames from the client -----------------------------------------------------------------
@@ -251,7 +257,43 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         await self.send_json({"type": "pong", "ref": ref})
 
-    handlers = {"message.send": on_message_send, "ping": on_ping}
+    async def on_typing_start(self, frame: dict[str, Any]) -> None:
+        """Tell the room's other members' sockets that this user is typing (ephemeral: no answer,
+        nothing stored). Throttled per socket and room; the page sends one every few seconds."""
+        room_id = self.typing_room(frame)
+        now = time.monotonic()
+        if now - self.typing_sent.get(room_id, -TYPING_MIN_INTERVAL) < TYPING_MIN_INTERVAL:
+            return  # a burst from one socket is one event to the room
+        self.typing_sent[room_id] = now
+        await self.publish_typing(room_id, typing=True)
+
+    async def on_typing_stop(self, frame: dict[str, Any]) -> None:
+        room_id = self.typing_room(frame)
+        if self.typing_sent.pop(room_id, None) is not None:  # only after a start
+            await self.publish_typing(room_id, typing=False)
+
+    def typing_room(self, frame: dict[str, Any]) -> int:
+        room_id = frame.get("room")
+        if type(room_id) is not int:
+            raise FrameError("invalid_room", "'room' must be an integer room id.")
+        if room_id not in self.rooms:
+            raise FrameError("not_found", "Not found.")  # as for message.send
+        return room_id
+
+    async def publish_typing(self, room_id: int, *, typing: bool) -> None:
+        await broadcasts.ephemeral_publish_async(
+            kinds.TYPING,
+            {"room": room_id, "user": self.user_brief, "typing": typing},
+            room_id=room_id,
+            exclude_user=self.user_id,
+        )
+
+    handlers = {
+        "message.send": on_message_send,
+        "ping": on_ping,
+        "typing.start": on_typing_start,
+        "typing.stop": on_typing_stop,
+    }
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -1,10 +1,4 @@
-"""Messages and the event log.
-
-The event log is what live delivery and catch-up are made of: every change a client shows is
-recorded as an ``Event`` in the same transaction as the change itself. ``Event.seq`` only grows,
-and (see ``messaging.events``) events become visible and are published in ``seq`` order, so a
-client that has seen ``seq = n`` has seen every event ``<= n`` of its rooms.
-"""
+"""Messages. Their changes are recorded in the event log (``chatsite.realtime``)."""
 
 from __future__ import annotations
 
@@ -41,26 +35,3 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} in {self.room_id}"
-
-
-class Event(models.Model):
-    """One change in a room, as clients receive it: ``{"type": type, "seq": seq, **payload}``."""
-
-    seq = models.BigAutoField(primary_key=True)
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
-    type = models.CharField(max_length=32)
-    # The user a membership event is about; lets catch-up tell them of a room they left.
-    subject = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    payload = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["room", "seq"], name="messaging_event_room_seq"),
-            models.Index(fields=["subject", "seq"], name="messaging_event_subject_seq"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.seq} {self.type} in {self.room_id}"

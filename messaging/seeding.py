@@ -27,12 +27,15 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from chatsite.realtime import kinds
+from chatsite.realtime.events import event_new, publication_order
+from chatsite.realtime.models import Event
 from messaging import services
-from messaging.events import publication_order
-from messaging.models import Event, Message
-from messaging.serialization import member_payload, message_payload
+from messaging.models import Message
+from messaging.serialization import message_payload
 from rooms import services as room_services
 from rooms.models import Membership, Room
+from rooms.serialization import member_payload
 
 DEMO_PASSWORD = "parley-demo"
 DEMO_NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
@@ -141,12 +144,7 @@ def memberships_bulk_insert(*, room: Room, users: Sequence[User]) -> list[Member
         for membership, user in zip(memberships, users, strict=True):
             membership.user, membership.room = user, room
         Event.objects.bulk_create(
-            Event(
-                room_id=room.id,
-                type="member.joined",
-                payload=member_payload(m),
-                subject_id=m.user_id,
-            )
+            event_new(kinds.MEMBER_JOINED, room_id=room.id, payload=member_payload(m), subject_id=m.user_id)
             for m in memberships
         )
     return memberships
@@ -217,7 +215,12 @@ def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
             for message, p in zip(messages, planned, strict=True):
                 message.sender = p.sender
             Event.objects.bulk_create(
-                Event(room_id=m.room_id, type="message.new", payload={"message": message_payload(m)})
+                event_new(
+                    kinds.MESSAGE_NEW,
+                    room_id=m.room_id,
+                    payload={"message": message_payload(m)},
+                    object_id=m.id,
+                )
                 for m in messages
             )
         last_activity: dict[int, datetime] = {}
@@ -251,11 +254,11 @@ def _copy_messages(messages: list[Message]) -> None:
             for m in messages:
                 copy.write_row((m.id, m.room_id, m.sender_id, m.body, m.client_id, m.created_at))
         with cursor.copy(
-            f"COPY {event_table} (seq, room_id, type, subject_id, payload, created_at) FROM STDIN"
+            f"COPY {event_table} (seq, room_id, type, subject_id, object_id, payload, created_at) FROM STDIN"
         ) as copy:
             for m, seq in zip(messages, seqs, strict=True):
                 payload = json.dumps({"message": message_payload(m)})
-                copy.write_row((seq, m.room_id, "message.new", None, payload, m.created_at))
+                copy.write_row((seq, m.room_id, kinds.MESSAGE_NEW.name, None, m.id, payload, m.created_at))
 
 
 def seed_messages(

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.models import User
 from messaging.models import Message
-from rooms.models import Membership, Room
-
-
-def user_brief(user: User | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"id": user.id, "username": user.username, "display_name": user.display_name}
-
 
 # The columns a message payload is made of, for reads that skip model instances (history).
 MESSAGE_ROW_FIELDS = (
@@ -68,11 +59,3 @@ def message_payload(message: Message) -> dict[str, Any]:
             "reply_to_id": message.reply_to_id,
         }
     )
-
-
-def room_brief(room: Room) -> dict[str, Any]:
-    return {"id": room.id, "name": room.name, "slug": room.slug, "kind": room.kind}
-
-
-def member_payload(membership: Membership) -> dict[str, Any]:
-    return {"room": room_brief(membership.room), "user": user_brief(membership.user), "role": membership.role}

@@ -14,10 +14,11 @@ from django.utils import timezone
 from accounts.models import User
 from chatsite import ratelimit
 from chatsite.exceptions import DomainError
+from chatsite.realtime import kinds
+from chatsite.realtime.events import event_new, event_writer, events_record_many
 from chatsite.validation import clean_text, is_encodable
-from messaging.events import event_writer, events_record_many
 from messaging.exceptions import InvalidMessage, SendFailed, SendRateLimited
-from messaging.models import Event, Message
+from messaging.models import Message
 from messaging.serialization import message_payload
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
@@ -197,7 +198,9 @@ def _messages_insert(
     messages = Message.objects.bulk_create([message for _, message in rows])
     events = events_record_many(
         [
-            Event(room_id=m.room_id, type="message.new", payload={"message": message_payload(m)})
+            event_new(
+                kinds.MESSAGE_NEW, room_id=m.room_id, payload={"message": message_payload(m)}, object_id=m.id
+            )
             for m in messages
         ]
     )

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_id
 from messaging import batching, selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
@@ -36,7 +37,7 @@ def _pending_payload(request: HttpRequest) -> dict:
 @require_GET
 @not_found_as_404
 def room(request: HttpRequest, room_id: int) -> HttpResponse:
-    seq = selectors.latest_seq()  # before the history: the socket resumes from here
+    seq = latest_seq()  # before the history: the socket resumes from here
     room = room_detail(user=request.user, room_id=room_id)
     context = {
         "room": room,

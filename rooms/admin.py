@@ -3,18 +3,8 @@ shows rooms and memberships read-only; moderation actions call services."""
 
 from django.contrib import admin
 
+from chatsite.admin_base import ReadOnlyAdmin
 from rooms.models import Membership, Room
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class MembershipInline(admin.TabularInline):

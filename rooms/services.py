@@ -1,4 +1,4 @@
-"""Every state change of rooms and memberships. Each records its event (see messaging.events),
+"""Every state change of rooms and memberships. Each records its event (chatsite.realtime.events),
 so open sockets learn of joins, leaves and removals at once."""
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
 from accounts.models import User
-from messaging.events import event_record, event_writer
-from messaging.serialization import member_payload, room_brief, user_brief
+from accounts.serialization import user_brief
+from chatsite.realtime import kinds
+from chatsite.realtime.events import event_record, event_writer
 from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
+from rooms.serialization import member_payload, room_brief
 
 DIRECT_MAX_PARTICIPANTS = 10
 NAME_MAX = 80
@@ -23,18 +25,18 @@ NAME_MAX = 80
 
 def _record_joined(membership: Membership) -> None:
     event_record(
+        kinds.MEMBER_JOINED,
         room_id=membership.room_id,
-        type="member.joined",
         payload=member_payload(membership),
         subject_id=membership.user_id,
     )
 
 
-def _record_gone(*, room: Room, user: User, type: str, by: User | None = None) -> None:
+def _record_gone(*, room: Room, user: User, kind: kinds.EventKind, by: User | None = None) -> None:
     payload = {"room": room_brief(room), "user": user_brief(user)}
     if by is not None:
         payload["by"] = user_brief(by)
-    event_record(room_id=room.id, type=type, payload=payload, subject_id=user.id)
+    event_record(kind, room_id=room.id, payload=payload, subject_id=user.id)
 
 
 def _unique_slug(name: str) -> str:
@@ -83,7 +85,7 @@ def room_leave(*, user: User, room_id: int) -> None:
     if room.is_direct:
         raise NotAllowed("Direct conversations cannot be left.")
     membership.delete()
-    _record_gone(room=room, user=user, type="member.left")
+    _record_gone(room=room, user=user, kind=kinds.MEMBER_LEFT)
     if (
         membership.role == Membership.Role.OWNER
         and not room.memberships.filter(role=Membership.Role.OWNER).exists()
@@ -128,7 +130,7 @@ def member_remove(*, actor: User, room_id: int, user_id: int) -> None:
     if target.can_manage and actor_membership.role != Membership.Role.OWNER:
         raise NotAllowed("Only owners can remove owners and admins.")
     target.delete()
-    _record_gone(room=room, user=target.user, type="member.removed", by=actor)
+    _record_gone(room=room, user=target.user, kind=kinds.MEMBER_REMOVED, by=actor)
 
 
 def dm_open(*, user: User, usernames: Iterable[str]) -> tuple[Room, bool]:

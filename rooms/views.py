@@ -18,8 +18,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.selectors import users_search
 from chatsite.exceptions import DomainError, NotFound, PermissionDenied
+from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_optional_id
-from messaging.selectors import latest_seq
 from rooms import selectors, services
 from rooms.exceptions import UnknownUser
 from rooms.models import Room

@@ -41,7 +41,7 @@ def test_moderation_pages_render(staff_client, make_room, make_user):
         "/admin/rooms/room/",
         f"/admin/rooms/room/{room.id}/change/",
         "/admin/messaging/message/",
-        "/admin/messaging/event/",
+        "/admin/realtime/event/",
     ]:
         assert staff_client.get(url).status_code == 200, url
 

@@ -20,9 +20,10 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
+from chatsite.realtime.events import publication_order
+from chatsite.realtime.models import Event
 from messaging import batching, services
-from messaging.events import publication_order
-from messaging.models import Event, Message
+from messaging.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,7 +117,9 @@ async def test_rest_sends_waiting_behind_a_write_go_together_in_the_next(make_us
     assert rows[0]["created_at"] != rows[1]["created_at"]
     assert len({r["created_at"] for r in rows[1:]}) == 1
     seqs = await db(list)(
-        Event.objects.filter(room=room, type="message.new").order_by("seq").values_list("seq", flat=True)
+        Event.objects.filter(room_id=room.id, type="message.new")
+        .order_by("seq")
+        .values_list("seq", flat=True)
     )
     assert len(seqs) == 6
 

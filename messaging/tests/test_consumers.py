@@ -20,9 +20,12 @@ from hypothesis import strategies as st
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import broadcasts, selectors, services
+from chatsite.realtime import broadcasts
+from chatsite.realtime import selectors as event_selectors
+from chatsite.realtime.fanout import get_hub
+from chatsite.realtime.models import Event
+from messaging import selectors, services
 from messaging.consumers import ChatConsumer
-from messaging.fanout import get_hub
 from messaging.models import Message
 from rooms import services as rooms
 
@@ -72,7 +75,7 @@ async def test_hello_lists_rooms_and_seq(make_user, make_room):
     room = await db(make_room)(ann)
     ws = await connect(ann)
     frame = await hello(ws)
-    assert frame["user"] == {"id": ann.id, "username": "ann"}
+    assert frame["user"] == {"id": ann.id, "username": "ann", "display_name": ""}
     assert frame["rooms"] == [room.id] and frame["seq"] >= 1
     await ws.disconnect()
 
@@ -345,7 +348,8 @@ def _rss_bytes() -> int:
 
 def _live_consumers() -> int:
     gc.collect()
-    return sum(1 for obj in gc.get_objects() if isinstance(obj, ChatConsumer))
+    # type(), not isinstance(): gc also holds dead weak proxies, which isinstance() dereferences.
+    return sum(1 for obj in gc.get_objects() if type(obj) is ChatConsumer)
 
 
 async def test_sockets_that_crash_or_are_cancelled_leave_no_registration_behind(
@@ -423,8 +427,10 @@ _sends = st.fixed_dictionaries(
     {
         "type": st.just("message.send"),
         "room": st.just("ROOM") | _scalars,
-        "client_id": st.text(min_size=1, max_size=70) | _scalars,
-        "body": st.text(max_size=60) | _scalars,
+        "client_id": st.text(alphabet="abcdef0123456789-", min_size=1, max_size=12)
+        | st.text(min_size=1, max_size=70)
+        | _scalars,
+        "body": st.text(alphabet="abc xyz!?é😀", min_size=1, max_size=30) | st.text(max_size=60) | _scalars,
     }
 )
 _raw = st.one_of(
@@ -451,11 +457,27 @@ async def test_generated_frames_never_escape_as_exceptions(make_user, make_room)
         drawn.append(raw.replace('"ROOM"', str(room.id)))
 
     draw()
+    # Known frames first, so every kind of answer is reached whatever the draw holds.
+    drawn[:0] = [
+        json.dumps({"type": "message.send", "room": room.id, "body": "hello", "client_id": "known-1"}),
+        json.dumps({"type": "ping", "ref": "known"}),
+        json.dumps({"type": "message.send", "room": room.id, "body": " ", "client_id": "known-2"}),
+        '{"type": "message.send", "room": ROOM, "body": "\\ud800", "client_id": "known-3"}'.replace(
+            "ROOM", str(room.id)
+        ),
+        json.dumps({"type": {"nested": "type"}}),
+        json.dumps({"type": "typing.start", "room": room.id}),
+    ]
     communicator = await connect(ann)
     await hello(communicator)
     outcomes: dict[str, int] = {}
-    for raw in drawn:
-        answer = await _exchange(communicator, raw)
+    for n, raw in enumerate(drawn):
+        answers = await _exchange(communicator, raw, ref=f"probe-{n}")
+        if not answers:  # fire-and-forget frames (typing) answer only when refused
+            assert json.loads(raw)["type"] in {"typing.start", "typing.stop"}, raw
+            outcomes["typing"] = outcomes.get("typing", 0) + 1
+            continue
+        (answer,) = answers
         assert answer["type"] in {"error", "message.ack", "pong"}, (raw, answer)
         if answer["type"] == "error":
             assert answer["code"] != "internal_error" and answer["detail"], (raw, answer)
@@ -473,12 +495,17 @@ async def test_generated_frames_never_escape_as_exceptions(make_user, make_room)
     )
 
 
-async def _exchange(communicator: WebsocketCommunicator, raw: str) -> dict:
+async def _exchange(communicator: WebsocketCommunicator, raw: str, ref: str) -> list[dict]:
+    """Send ``raw``, then a ping: what came back before its pong answered ``raw``."""
     await communicator.send_to(text_data=raw)
+    await communicator.send_json_to({"type": "ping", "ref": ref})
+    answers = []
     while True:
         frame = await communicator.receive_json_from(timeout=5)
-        if frame["type"] not in {"message.new"}:
-            return frame
+        if frame == {"type": "pong", "ref": ref}:
+            return answers
+        if frame["type"] != "message.new":  # the broadcast of an acked send
+            answers.append(frame)
 
 
 @pytest.mark.parametrize("how", ["removed", "left"])
@@ -577,9 +604,9 @@ def handed(monkeypatch) -> HandedToSockets:
     return handed
 
 
-def held(monkeypatch, gate: Gate, name: str, *, before_reading: bool) -> None:
-    """Make the consumer's call of ``selectors.<name>`` wait at ``gate``, before or after it read."""
-    read = getattr(selectors, name)
+def held(monkeypatch, gate: Gate, module, name: str, *, before_reading: bool) -> None:
+    """Make the consumer's call of ``module.<name>`` wait at ``gate``, before or after it read."""
+    read = getattr(module, name)
 
     def held_read(**kwargs):
         if before_reading:
@@ -589,7 +616,7 @@ def held(monkeypatch, gate: Gate, name: str, *, before_reading: bool) -> None:
             gate.hold()
         return result
 
-    monkeypatch.setattr(selectors, name, held_read)
+    monkeypatch.setattr(module, name, held_read)
 
 
 @pytest.mark.parametrize("before_reading", [True, False], ids=["held_before_reading", "held_after_reading"])
@@ -606,7 +633,7 @@ async def test_a_live_event_during_the_replay_comes_after_it_once(
     await ws.disconnect()
     for i in range(3):
         await db(services.message_send)(sender=ann, room_id=room.id, body=f"missed {i}", client_id=f"m{i}")
-    held(monkeypatch, gate, "events_since", before_reading=before_reading)
+    held(monkeypatch, gate, event_selectors, "events_since", before_reading=before_reading)
     ws = await connect(ben, f"&since={since}")
     await hello(ws)
     await gate.reached()
@@ -634,7 +661,7 @@ async def test_a_membership_change_while_the_socket_reads_its_rooms_is_not_lost(
     member_at_first = changes[0] == "removed"
     room = await db(make_room)(ann, name="Changing", members=(ben,) if member_at_first else ())
     steady = await db(make_room)(ann, name="Steady", members=(ben,))
-    held(monkeypatch, gate, "socket_snapshot", before_reading=False)
+    held(monkeypatch, gate, selectors, "socket_snapshot", before_reading=False)
     ws = await connect(ben)
     await gate.reached()
     for change in changes:
@@ -642,7 +669,7 @@ async def test_a_membership_change_while_the_socket_reads_its_rooms_is_not_lost(
             await off_thread(rooms.room_join, user=ben, room_id=room.id)
         else:
             await off_thread(rooms.member_remove, actor=ann, room_id=room.id, user_id=ben.id)
-    await handed.wait_for(await off_thread(selectors.latest_seq))
+    await handed.wait_for(await off_thread(event_selectors.latest_seq))
     gate.open()
     member_at_last = changes[-1] == "joined"
     assert set((await hello(ws))["rooms"]) == ({steady.id, room.id} if member_at_last else {steady.id})
@@ -679,3 +706,51 @@ async def test_retry_by_a_removed_member_is_not_found(pair, monkeypatch, removal
     answer = await ws_ben.receive_json_from(timeout=5)
     assert (answer["type"], answer["code"], answer["client_id"]) == ("error", "not_found", "early")
     assert await db(Message.objects.count)() == 1
+
+
+# --- typing: the first user of the ephemeral lane ------------------------------------------
+
+
+async def test_typing_reaches_the_other_members_not_the_typist_and_stores_nothing(pair, make_user):
+    ann, _, room, ws_ann, ws_ben = pair
+    ws_ann_tab = await connect(ann)
+    await hello(ws_ann_tab)
+    events_before = await db(Event.objects.count)()
+    await ws_ann.send_json_to({"type": "typing.start", "room": room.id})
+    typing = await ws_ben.receive_json_from(timeout=5)
+    assert typing == {
+        "type": "typing",
+        "seq": None,
+        "room": room.id,
+        "user": {"id": ann.id, "username": "ann", "display_name": ""},
+        "typing": True,
+    }
+    # A burst from one socket is one event; the typist's own tabs hear none of it.
+    await ws_ann.send_json_to({"type": "typing.start", "room": room.id})
+    await ws_ann.send_json_to({"type": "typing.stop", "room": room.id})
+    assert (await ws_ben.receive_json_from(timeout=5))["typing"] is False
+    assert await ws_ben.receive_nothing(timeout=0.3)
+    assert await ws_ann_tab.receive_nothing(timeout=0.1)
+    await assert_still_open(ws_ann)  # and no answer was sent to the typist
+    assert await db(Event.objects.count)() == events_before
+    await ws_ann_tab.disconnect()
+
+
+@pytest.mark.parametrize("frame_type", ["typing.start", "typing.stop"])
+async def test_typing_in_a_room_you_are_not_in_is_the_same_not_found_as_a_send(
+    pair, make_user, make_room, frame_type
+):
+    _, _, _, ws_ann, ws_ben = pair
+    eve = await db(make_user)("eve")
+    private = await db(make_room)(eve, name="Secret", kind="private")
+    for room_id in (private.id, 999_999):
+        await ws_ann.send_json_to({"type": frame_type, "room": room_id})
+        assert await ws_ann.receive_json_from(timeout=5) == {
+            "type": "error",
+            "code": "not_found",
+            "detail": "Not found.",
+            "client_id": None,
+        }
+    await ws_ann.send_json_to({"type": frame_type, "room": "1"})
+    assert (await ws_ann.receive_json_from(timeout=5))["code"] == "invalid_room"
+    assert await ws_ben.receive_nothing(timeout=0.2)

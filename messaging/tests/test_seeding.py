@@ -6,11 +6,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from chatsite.realtime.models import Event
 from messaging import seeding, services
-from messaging.models import Event, Message
-from messaging.serialization import member_payload, message_payload
+from messaging.models import Message
+from messaging.serialization import message_payload
 from rooms import services as room_services
 from rooms.models import Membership, Room
+from rooms.serialization import member_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -2,10 +2,13 @@ import pytest
 from django.test import override_settings
 
 from chatsite.exceptions import NotFound
+from chatsite.realtime import broadcasts
+from chatsite.realtime import selectors as event_selectors
+from chatsite.realtime.models import Event
 from conftest import scheduled_broadcasts
-from messaging import broadcasts, selectors, services
+from messaging import selectors, services
 from messaging.exceptions import InvalidMessage, SendRateLimited
-from messaging.models import Event, Message
+from messaging.models import Message
 from messaging.serialization import message_payload
 from rooms import services as rooms
 from rooms.exceptions import RoomNotFound
@@ -131,14 +134,14 @@ def test_catch_up_is_bounded(make_user, make_room, settings):
     settings.CATCHUP_MAX_EVENTS = 3
     ann = make_user()
     room = make_room(ann)
-    start = selectors.latest_seq()
+    start = event_selectors.latest_seq()
     for i in range(3):
         services.message_send(sender=ann, room_id=room.id, body="x", client_id=f"b{i}")
-    ok = selectors.events_since(user_id=ann.id, room_ids={room.id}, since=start)
+    ok = event_selectors.events_since(user_id=ann.id, room_ids={room.id}, since=start)
     assert not ok.resync and [f["type"] for f in ok.frames] == ["message.new"] * 3
     services.message_send(sender=ann, room_id=room.id, body="x", client_id="b3")
-    assert selectors.events_since(user_id=ann.id, room_ids={room.id}, since=start).resync
-    assert selectors.events_since(user_id=ann.id, room_ids={room.id}, since=10**9).resync
+    assert event_selectors.events_since(user_id=ann.id, room_ids={room.id}, since=start).resync
+    assert event_selectors.events_since(user_id=ann.id, room_ids={room.id}, since=10**9).resync
 
 
 @pytest.mark.django_db(transaction=True)

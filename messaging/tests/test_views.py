@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
+from chatsite.realtime.selectors import latest_seq
 from messaging.models import Message
-from messaging.selectors import latest_seq
 from messaging.services import message_send
 from rooms import services
 

@@ -1,8 +1,8 @@
 import pytest
 
 from chatsite.exceptions import NotFound, PermissionDenied
+from chatsite.realtime.models import Event
 from conftest import scheduled_broadcasts
-from messaging.models import Event
 from rooms import services
 from rooms.exceptions import InvalidRoom, UnknownUser
 from rooms.models import Membership, Room

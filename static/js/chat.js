@@ -165,11 +165,19 @@
 
   // -- frames -----------------------------------------------------------------------------------
 
-  var EVENT_TYPES = { "message.new": true, "member.joined": true, "member.left": true, "member.removed": true };
+  // Event kinds come from the page (declared once, in chatsite/realtime/kinds.py): for each, whether
+  // it is stored (has a seq) and which handler below the page gives it.
+  var KINDS = JSON.parse(app.dataset.eventKinds || "{}");
+  var CLIENT = { message: onMessageNew, membership: onMember, typing: onTyping };
 
   function handle(frame) {
-    // Only events move the cursor (not acks, whose event may still be on its way).
-    if (EVENT_TYPES[frame.type] && typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
+    var kind = KINDS[frame.type];
+    if (kind) {
+      // Only stored events move the cursor (not acks, whose event may still be on its way).
+      if (kind.stored && typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
+      if (CLIENT[kind.client]) CLIENT[kind.client](frame);
+      return;
+    }
     switch (frame.type) {
       case "hello":
         ready = true;
@@ -182,9 +190,6 @@
           send({ type: "ping" });
         }, 25000);
         break;
-      case "message.new":
-        onMessageNew(frame);
-        break;
       case "message.ack":
         onAck(frame);
         break;
@@ -193,11 +198,6 @@
         break;
       case "resync":
         location.reload();
-        break;
-      case "member.joined":
-      case "member.left":
-      case "member.removed":
-        onMember(frame);
         break;
     }
   }
@@ -215,6 +215,7 @@
       bumpRoom(m.room, mine); // my own words elsewhere (another tab) are not unread
       return;
     }
+    if (m.sender) stopTyping(m.sender.id); // sending ends typing
     if (document.getElementById("msg-" + m.id)) return; // on the page already
     var el = fragment(frame.html);
     var entry = mine ? pending.get(m.client_id) : null;
@@ -251,7 +252,7 @@
     var aboutMe = frame.user && frame.user.id === userId;
     if (aboutMe) htmx.trigger(document.body, "parley:sidebar");
     if (room.id !== roomId) return;
-    if (aboutMe && frame.type !== "member.joined") {
+    if (aboutMe && KINDS[frame.type].subscription === "leave") {
       showBanner("You are no longer a member of this room.");
       setComposerEnabled(false);
       return;
@@ -362,6 +363,7 @@
     relayout();
     toBottom();
     transmit(clientId);
+    lastTypingSent = 0; // the message itself tells the others the typing stopped
     textarea.value = "";
     textarea.focus();
   }
@@ -378,6 +380,18 @@
       },
       true
     );
+    composer.addEventListener("input", function (event) {
+      // Typing is ephemeral: at most one start per TYPING_SEND_MS while there is text; a stop
+      // when the composer is emptied (sending stops it on the receivers' side too).
+      if (event.target.tagName !== "TEXTAREA") return;
+      var now = Date.now();
+      if (!event.target.value.trim()) {
+        if (lastTypingSent && send({ type: "typing.stop", room: roomId })) lastTypingSent = 0;
+        return;
+      }
+      if (now - lastTypingSent < TYPING_SEND_MS) return;
+      if (send({ type: "typing.start", room: roomId })) lastTypingSent = now;
+    });
     composer.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.target.tagName === "TEXTAREA") {
         event.preventDefault();
@@ -388,6 +402,50 @@
       var retry = event.target instanceof Element && event.target.closest("[data-retry]");
       if (retry && pending.has(retry.dataset.retry)) transmit(retry.dataset.retry);
     });
+  }
+
+  // -- typing -----------------------------------------------------------------------------------
+
+  var TYPING_SEND_MS = 3000;
+  var lastTypingSent = 0;
+  var TYPING_SHOW_MS = 6000; // a typist who stopped is forgotten after this long
+  var typists = new Map(); // user id -> {name, timer}
+  var typingLine = document.getElementById("typing-indicator");
+
+  function onTyping(frame) {
+    if (!typingLine || frame.room !== roomId || !frame.user || frame.user.id === userId) return;
+    if (!frame.typing) {
+      stopTyping(frame.user.id);
+      return;
+    }
+    var previous = typists.get(frame.user.id);
+    if (previous) clearTimeout(previous.timer);
+    var name = frame.user.display_name || frame.user.username;
+    var timer = setTimeout(function () {
+      typists.delete(frame.user.id);
+      showTypists();
+    }, TYPING_SHOW_MS);
+    typists.set(frame.user.id, { name: name, timer: timer });
+    showTypists();
+  }
+
+  function stopTyping(senderId) {
+    var entry = typists.get(senderId);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    typists.delete(senderId);
+    showTypists();
+  }
+
+  function showTypists() {
+    var names = Array.from(typists.values()).map(function (t) {
+      return t.name;
+    });
+    var text = "";
+    if (names.length === 1) text = names[0] + " is typing…";
+    else if (names.length === 2) text = names[0] + " and " + names[1] + " are typing…";
+    else if (names.length > 2) text = "Several people are typing…";
+    typingLine.textContent = text;
   }
 
   // -- history and the "new messages" pill --------------------------------------------------------

@@ -33,19 +33,18 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from messaging import selectors
-from messaging.broadcasts import (
+from chatsite.realtime import kinds, selectors
+from chatsite.realtime.broadcasts import (
     HUB_ACCOUNTS_CLOSED_TYPE,
     HUB_BATCH_TYPE,
     HUB_MESSAGE_TYPE,
     PROCESS_GROUP,
     hub_message,
 )
+from chatsite.realtime.kinds import Audience, Subscription
 
 logger = logging.getLogger(__name__)
 
-MEMBER_JOINED = "member.joined"
-MEMBER_GONE = frozenset({"member.left", "member.removed"})
 # channels-redis forgets group members after group_expiry (30 min in settings), so a dead
 # process stops receiving; live hubs re-join (idempotent) well before that.
 GROUP_REFRESH_SECONDS = 600
@@ -250,29 +249,45 @@ class Hub:
     # -- delivery -------------------------------------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        room_id: int = message["room"]
-        kind: str = message["kind"]
+        """Deliver one event to its audience's local sockets, applying its kind's effect on
+        subscriptions (declared in ``chatsite.realtime.kinds``)."""
+        try:
+            kind = kinds.get(message["kind"])
+        except kinds.UnknownKind:
+            # A newer process may publish kinds this one does not know yet (a rolling upgrade).
+            logger.warning("hub: unknown event kind %r", message.get("kind"))
+            return
+        room_id: int | None = message.get("room")
         seq: int | None = message.get("seq")
         subject: int | None = message.get("subject")
         subject_sockets = tuple(self.by_user.get(subject, ())) if subject is not None else ()
 
-        if kind == MEMBER_JOINED:
+        if kind.subscription is Subscription.JOIN and room_id is not None:
             for socket in subject_sockets:
                 self.attach(socket, (room_id,))
-                socket.membership_changed(kind, room_id, seq or 0)
+                socket.membership_changed(kind.name, room_id, seq or 0)
 
-        sockets = self.by_room.get(room_id)
-        if sockets:
-            text: str = message["text"]
-            html: str | None = message.get("html")
-            for socket in tuple(sockets):
-                await socket.deliver(seq, html if (html is not None and socket.wants_html) else text)
-            self.delivered += len(sockets)
+        if kind.audience is Audience.ROOM:
+            sockets: Iterable[LocalSocket] = tuple(self.by_room.get(room_id, ()))
+        else:
+            sockets = tuple(
+                socket for user in message.get("users", ()) for socket in self.by_user.get(user, ())
+            )
+        exclude = message.get("exclude")
+        text: str = message["text"]
+        html: str | None = message.get("html")
+        delivered = 0
+        for socket in sockets:
+            if exclude is not None and socket.user_id == exclude:
+                continue
+            await socket.deliver(seq, html if (html is not None and socket.wants_html) else text)
+            delivered += 1
+        self.delivered += delivered
 
-        if kind in MEMBER_GONE:
+        if kind.subscription is Subscription.LEAVE and room_id is not None:
             for socket in subject_sockets:
                 self.detach(socket, room_id)
-                socket.membership_changed(kind, room_id, seq or 0)
+                socket.membership_changed(kind.name, room_id, seq or 0)
 
 
 def _missed_messages(*, after: int, before: int | None) -> list[dict[str, Any]] | None:

@@ -13,10 +13,12 @@ from django.utils import timezone
 
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
-from messaging import fanout, services
-from messaging.broadcasts import HUB_MESSAGE_TYPE
-from messaging.models import Event, Message
-from messaging.selectors import latest_seq
+from chatsite.realtime import fanout
+from chatsite.realtime.broadcasts import HUB_MESSAGE_TYPE
+from chatsite.realtime.models import Event
+from chatsite.realtime.selectors import latest_seq
+from messaging import services
+from messaging.models import Message
 from messaging.serialization import message_payload
 
 
@@ -249,3 +251,81 @@ async def test_deactivating_a_user_closes_their_sockets_only(room_and_sockets):
     await ws_ann.send_json_to({"type": "ping", "ref": 1})
     assert await ws_ann.receive_json_from(timeout=5) == {"type": "pong", "ref": 1}
     assert (await fanout.get_hub()).by_user.get(ben.id) is None
+
+
+# --- the ephemeral lane ----------------------------------------------------------------------
+
+
+async def test_ephemeral_events_reach_their_audience_but_the_excluded_user_with_no_seq():
+    from chatsite.realtime import broadcasts, kinds
+
+    hub = fanout.Hub()
+    typist, reader, other_tab_of_typist, elsewhere = (
+        FakeSocket(1),
+        FakeSocket(2),
+        FakeSocket(1),
+        FakeSocket(3),
+    )
+    for socket, rooms in ((typist, [10]), (reader, [10]), (other_tab_of_typist, [10]), (elsewhere, [11])):
+        hub.register(socket)
+        hub.attach(socket, rooms)
+    message = broadcasts.ephemeral_message(
+        kinds.TYPING, {"room": 10, "user": {"id": 1}}, room_id=10, exclude_user=1
+    )
+    await hub.dispatch(message)
+    assert reader.received == [(None, '{"type":"typing","seq":null,"room":10,"user":{"id":1}}')]
+    assert typist.received == other_tab_of_typist.received == elsewhere.received == []
+    # Nothing to fill: an ephemeral event leaves the hub's seq alone.
+    assert hub.last_seq == 0
+
+
+async def test_a_users_audience_reaches_every_socket_of_those_users(monkeypatch):
+    from chatsite.realtime import broadcasts, kinds
+
+    monkeypatch.setattr(kinds, "REGISTRY", dict(kinds.REGISTRY))
+    notice = kinds.declare("test.notice", stored=False, audience=kinds.Audience.USERS)
+    hub = fanout.Hub()
+    a1, a2, b, c = FakeSocket(1), FakeSocket(1), FakeSocket(2), FakeSocket(3)
+    for socket in (a1, a2, b, c):
+        hub.register(socket)
+    await hub.dispatch(broadcasts.ephemeral_message(notice, {"n": 1}, users=[1, 2]))
+    assert [len(s.received) for s in (a1, a2, b, c)] == [1, 1, 1, 0]
+    with pytest.raises(ValueError, match="heard by users"):
+        broadcasts.ephemeral_message(notice, {"n": 1}, room_id=5)
+
+
+async def test_an_unknown_kind_from_a_newer_process_is_skipped():
+    hub = fanout.Hub()
+    socket = FakeSocket(1)
+    hub.register(socket)
+    hub.attach(socket, [10])
+    await hub.dispatch(event("from.the.future", 10, 1))
+    assert socket.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_ephemeral_publish_from_sync_code_crosses_the_layer_and_stores_nothing(make_user, make_room):
+    """The sync entry point of the lane (services, views): through the real channel layer (the
+    in-memory one, or Redis in the services pass) to the hub, with no event row and no lock."""
+    from asgiref.sync import sync_to_async
+
+    from chatsite.realtime import broadcasts, kinds
+
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, name="General", members=(ben,))
+    ws_ben = await _socket(ben)
+    events_before = await db(Event.objects.count)()
+    await sync_to_async(broadcasts.ephemeral_publish)(
+        kinds.TYPING, {"room": room.id, "user": {"id": ann.id}}, room_id=room.id, exclude_user=ann.id
+    )
+    frame = await ws_ben.receive_json_from(timeout=5)
+    assert frame == {"type": "typing", "seq": None, "room": room.id, "user": {"id": ann.id}}
+    assert await db(Event.objects.count)() == events_before
+    await ws_ben.disconnect()
+
+
+async def _socket(user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, f"/ws/?ticket={await db(ws_ticket_issue)(user=user)}")
+    assert (await communicator.connect(timeout=5))[0]
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "hello"
+    return communicator

@@ -24,8 +24,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, connection, transaction
 
-from messaging import broadcasts
-from messaging.models import Event
+from chatsite.realtime import broadcasts, kinds
+from chatsite.realtime.kinds import EventKind
+from chatsite.realtime.models import Event
 
 logger = logging.getLogger(__name__)
 
@@ -67,16 +68,41 @@ def event_writer(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def event_record(*, room_id: int, type: str, payload: dict[str, Any], subject_id: int | None = None) -> Event:
+def event_new(
+    kind: EventKind,
+    *,
+    room_id: int,
+    payload: dict[str, Any],
+    subject_id: int | None = None,
+    object_id: int | None = None,
+) -> Event:
+    """An (unsaved) event of a stored kind, its payload checked against the frame's own keys."""
+    if not kind.stored:
+        raise ValueError(
+            f"{kind.name} is ephemeral: publish it (broadcasts.ephemeral_publish), never store it"
+        )
+    kind.frame(None, payload)
+    return Event(room_id=room_id, type=kind.name, payload=payload, subject_id=subject_id, object_id=object_id)
+
+
+def event_record(
+    kind: EventKind,
+    *,
+    room_id: int,
+    payload: dict[str, Any],
+    subject_id: int | None = None,
+    object_id: int | None = None,
+) -> Event:
     """Insert an event and schedule its broadcast for after commit. Call inside an event_writer."""
-    event = Event.objects.create(room_id=room_id, type=type, payload=payload, subject_id=subject_id)
+    event = event_new(kind, room_id=room_id, payload=payload, subject_id=subject_id, object_id=object_id)
+    event.save(force_insert=True)
     transaction.on_commit(functools.partial(broadcasts.event_published, event), robust=True)
     return event
 
 
 def events_record_many(events: list[Event]) -> list[Event]:
-    """Insert several events in one statement and schedule *one* broadcast of all of them, in
-    seq order, for after commit. Call inside an event_writer."""
+    """Insert several events (from ``event_new``) in one statement and schedule *one* broadcast
+    of all of them, in seq order, for after commit. Call inside an event_writer."""
     events = Event.objects.bulk_create(events)
     transaction.on_commit(functools.partial(broadcasts.events_published, events), robust=True)
     return events
@@ -84,4 +110,4 @@ def events_record_many(events: list[Event]) -> list[Event]:
 
 def event_frame(event: Event) -> dict[str, Any]:
     """The frame a client receives for an event, live or replayed: identical either way."""
-    return {"type": event.type, "seq": event.seq, **event.payload}
+    return kinds.get(event.type).frame(event.seq, event.payload)

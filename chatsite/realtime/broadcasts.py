@@ -1,10 +1,17 @@
 """The only module that talks to the channel layer.
 
 Cross-process traffic is one channel-layer message per server process per event: every
-process's hub (``messaging.fanout``) listens on its own channel, and all of them are in
-``PROCESS_GROUP``. The event is encoded here, once — as plain JSON for API clients and, when it
-has an HTML rendering, once more with it for the web page — and each hub writes those exact
-bytes to its local sockets.
+process's hub (``chatsite.realtime.fanout``) listens on its own channel, and all of them are in
+``PROCESS_GROUP``. The event is encoded here, once — as plain JSON for API clients and, when its
+kind has a template, once more with the rendered ``html`` for the web page — and each hub writes
+those exact bytes to its local sockets.
+
+Two lanes share that path:
+
+* **stored** events are published after their transaction commits, in ``seq`` order, by the
+  event writers (``chatsite.realtime.events``);
+* **ephemeral** events (``ephemeral_publish``, from sync code, or ``ephemeral_publish_async``,
+  from a consumer's own loop) have no ``seq``: no lock, no database, nothing to replay.
 """
 
 from __future__ import annotations
@@ -13,14 +20,19 @@ import asyncio
 import json
 import os
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 
+from chatsite.realtime import kinds
+from chatsite.realtime.kinds import Audience, EventKind
+from chatsite.realtime.rendering import event_html
+
 if TYPE_CHECKING:
-    from messaging.models import Event
+    from chatsite.realtime.models import Event
 
 PROCESS_GROUP = "parley.processes"
 HUB_MESSAGE_TYPE = "parley.event"
@@ -34,23 +46,51 @@ def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
-def encode_event(type: str, seq: int | None, payload: dict[str, Any]) -> tuple[str, str | None]:
-    """(plain frame, frame with ``html``) as text; the second is None when there is no HTML."""
-    from messaging.rendering import event_html
-
-    frame: dict[str, Any] = {"type": type, "seq": seq, **payload}
-    html = event_html(type, payload)
+def encode_event(kind: EventKind, seq: int | None, payload: dict[str, Any]) -> tuple[str, str | None]:
+    """(plain frame, frame with ``html``) as text; the second is None when the kind has no HTML."""
+    frame = kind.frame(seq, payload)
+    html = event_html(kind, payload)
     return encode(frame), (encode({**frame, "html": html}) if html is not None else None)
 
 
 def hub_message(event: Event) -> dict[str, Any]:
-    text, html_text = encode_event(event.type, event.seq, event.payload)
+    text, html_text = encode_event(kinds.get(event.type), event.seq, event.payload)
     return {
         "type": HUB_MESSAGE_TYPE,
         "room": event.room_id,
         "seq": event.seq,
         "kind": event.type,
         "subject": event.subject_id,
+        "text": text,
+        "html": html_text,
+    }
+
+
+def ephemeral_message(
+    kind: EventKind,
+    payload: dict[str, Any],
+    *,
+    room_id: int | None = None,
+    users: Iterable[int] = (),
+    exclude_user: int | None = None,
+) -> dict[str, Any]:
+    """The hub message of an ephemeral event, encoded once: to a room's sockets (``room_id``) or
+    to named users' (``users``), leaving out ``exclude_user``'s own sockets (e.g. the typist)."""
+    if kind.stored:
+        raise ValueError(f"{kind.name} is stored: record it in its service (events.event_record)")
+    if (kind.audience is Audience.ROOM) != (room_id is not None):
+        raise ValueError(
+            f"{kind.name} is heard by {kind.audience}: pass {'room_id' if room_id is None else 'users'}"
+        )
+    text, html_text = encode_event(kind, None, payload)
+    return {
+        "type": HUB_MESSAGE_TYPE,
+        "room": room_id,
+        "users": sorted(set(users)),
+        "exclude": exclude_user,
+        "seq": None,
+        "kind": kind.name,
+        "subject": None,
         "text": text,
         "html": html_text,
     }
@@ -114,6 +154,16 @@ def events_published(events: list[Event]) -> None:
         event_published(events[0])
         return
     _group_send({"type": HUB_BATCH_TYPE, "events": [hub_message(event) for event in events]})
+
+
+def ephemeral_publish(kind: EventKind, payload: dict[str, Any], **audience: Any) -> None:
+    """Publish an ephemeral event from sync code (a service, a view): no lock, no database."""
+    _group_send(ephemeral_message(kind, payload, **audience))
+
+
+async def ephemeral_publish_async(kind: EventKind, payload: dict[str, Any], **audience: Any) -> None:
+    """Publish an ephemeral event from async code (a consumer), on the running loop's layer."""
+    await get_channel_layer().group_send(PROCESS_GROUP, ephemeral_message(kind, payload, **audience))
 
 
 def accounts_closed(user_ids: list[int]) -> None:

@@ -1,0 +1,16 @@
+"""JSON shapes of rooms and memberships, shared by REST, WebSocket frames and catch-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.serialization import user_brief
+from rooms.models import Membership, Room
+
+
+def room_brief(room: Room) -> dict[str, Any]:
+    return {"id": room.id, "name": room.name, "slug": room.slug, "kind": room.kind}
+
+
+def member_payload(membership: Membership) -> dict[str, Any]:
+    return {"room": room_brief(membership.room), "user": user_brief(membership.user), "role": membership.role}
