@@ -1,13 +1,27 @@
-"""clean_emoji: one emoji, in one spelling."""
+"""clean_emoji: one emoji, in one spelling; and the picker data (static/vendor/emoji/emoji.json)
+offers nothing clean_emoji would refuse or respell."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import pytest
 from emoji import EMOJI_DATA
 
 from chatsite.exceptions import DomainError
+from conftest import ROOT
 from messaging.emoji import MAX_CODE_POINTS, QUICK_REACTIONS, clean_emoji
 from messaging.exceptions import InvalidReaction
+
+PICKER_DATA = ROOT / "static" / "vendor" / "emoji" / "emoji.json"
+SKIN_TONES = {chr(code) for code in range(0x1F3FB, 0x1F400)}
+
+
+def picker_entries() -> list[dict]:
+    data = json.loads(PICKER_DATA.read_text("utf-8"))
+    return [entry for category in data["categories"] for entry in category["emoji"]]
 
 
 @pytest.mark.parametrize(
@@ -131,3 +145,36 @@ def test_quick_reactions_are_six_distinct_emoji_in_their_stored_spelling():
     assert isinstance(QUICK_REACTIONS, tuple)
     assert len(QUICK_REACTIONS) == len(set(QUICK_REACTIONS)) == 6
     assert [clean_emoji(value) for value in QUICK_REACTIONS] == list(QUICK_REACTIONS)
+
+
+# -- the picker's data ------------------------------------------------------------------------------
+
+
+def test_the_picker_offers_only_emoji_that_are_stored_as_offered():
+    entries = picker_entries()
+    offered = [entry["e"] for entry in entries]
+    assert [clean_emoji(value) for value in offered] == offered
+    assert len(offered) == len(set(offered))
+    assert not any(SKIN_TONES & set(value) for value in offered)  # base emoji only
+    assert set(QUICK_REACTIONS) <= set(offered)
+    assert all(entry["n"] and isinstance(entry["k"], list) for entry in entries)
+
+
+def test_the_picker_data_is_grouped_small_and_findable():
+    data = json.loads(PICKER_DATA.read_text("utf-8"))
+    names = [category["name"] for category in data["categories"]]
+    assert names[0] == "Smileys & Emotion" and names[-1] == "Flags" and "Component" not in names
+    assert PICKER_DATA.stat().st_size < 250_000
+    by_emoji = {entry["e"]: entry for entry in picker_entries()}
+    assert by_emoji["👍"]["n"] == "thumbs up" and "thumbsup" in by_emoji["👍"]["k"]
+    assert by_emoji["🇫🇷"]["n"] == "flag: France"
+
+
+def test_the_picker_data_is_what_the_build_script_makes():
+    built = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build-emoji-data.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
