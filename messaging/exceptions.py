@@ -16,3 +16,10 @@ class SendFailed(DomainError):
     code = "send_failed"
     status = 500
     default_detail = "This message could not be stored (nothing was saved). Try again."
+
+
+class InvalidReaction(DomainError):
+    """A reaction that is not exactly one emoji (see :func:`messaging.emoji.clean_emoji`)."""
+
+    code = "invalid_reaction"
+    default_detail = "A reaction must be exactly one emoji."
