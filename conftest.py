@@ -136,6 +136,20 @@ def scheduled_broadcasts(callbacks: list) -> list[tuple[str, str, int | None]]:
     return out
 
 
+def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """(tag, attributes) of every element in an HTML fragment, as a browser's parser sees them."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, dict[str, str | None]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, dict(attrs)))
+
+    Collector().feed(html)
+    return found
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

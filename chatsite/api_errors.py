@@ -132,6 +132,13 @@ RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
             "content": _json(_ERROR),
         },
     ),
+    409: (
+        "Conflict",
+        {
+            "description": "The thing is not in a state that allows this (e.g. the message was deleted).",
+            "content": _json(_ERROR),
+        },
+    ),
     429: (
         "RateLimited",
         {

@@ -307,6 +307,10 @@ if not DEBUG:
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = 10_000
+# Seconds after sending during which a message may be edited: unset is no limit, 0 disables edits.
+MESSAGE_EDIT_WINDOW = env_int("MESSAGE_EDIT_WINDOW", -1)
+# Above this many members, only owners and admins may mention @room.
+ROOM_MENTION_OPEN_MAX = env_int("ROOM_MENTION_OPEN_MAX", 15)
 # Sends allowed per user per window (burst), over every interface.
 SEND_RATE_LIMIT = env_int("SEND_RATE_LIMIT", 20)
 SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)

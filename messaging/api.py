@@ -10,13 +10,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from messaging import batching, selectors, services
-from messaging.exceptions import InvalidMessage
+from messaging import batching, changes, selectors, services
+from messaging.exceptions import InvalidMessage, InvalidReply, MessageNotFound
+from messaging.serialization import message_payload
 from messaging.serializers import (
     HistoryQuerySerializer,
     MessageCreateSerializer,
+    MessageEditSerializer,
     MessagePageSerializer,
     MessageSerializer,
+    ReactionResultSerializer,
+    ReactionToggleSerializer,
+    RevisionSerializer,
+    ThreadSerializer,
 )
 
 
@@ -26,6 +32,15 @@ class MessageListView(APIView):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         limit = query.validated_data["limit"]
+        if (around := query.validated_data.get("around")) is not None:
+            page = selectors.history_around(
+                user=request.user, room_id=room_id, message_id=around, limit=limit
+            )
+            if page is None:
+                raise MessageNotFound()
+            return Response(
+                {"results": page.messages, "has_more": page.has_more, "has_newer": page.has_newer}
+            )
         messages = selectors.message_payloads_page(
             user=request.user,
             room_id=room_id,
@@ -47,8 +62,61 @@ class MessageListView(APIView):
         send = services.SendRequest(sender=request.user, room_id=room_id, **data.validated_data)
         try:
             ack = batching.message_send_in_request(request._request, send)
-        except InvalidMessage as exc:
+        except (InvalidMessage, InvalidReply) as exc:
             raise ValidationError({exc.field or "body": [exc.detail]}) from exc
         return Response(
             ack["message"], status=status.HTTP_200_OK if ack["duplicate"] else status.HTTP_201_CREATED
         )
+
+
+class MessageDetailView(APIView):
+    """One message: read it, edit it (its author), delete it (its author, or a room owner/admin).
+
+    A message in a room you are not in answers 404, exactly like one that does not exist."""
+
+    @extend_schema(responses=MessageSerializer)
+    def get(self, request: Request, message_id: int) -> Response:
+        return Response(selectors.message_get(user=request.user, message_id=message_id))
+
+    @extend_schema(request=MessageEditSerializer, responses={200: MessageSerializer, **errors(409)})
+    def patch(self, request: Request, message_id: int) -> Response:
+        data = MessageEditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            message = changes.message_edit(
+                actor=request.user, message_id=message_id, body=data.validated_data["body"]
+            )
+        except InvalidMessage as exc:
+            raise ValidationError({exc.field or "body": [exc.detail]}) from exc
+        return Response(message_payload(message))
+
+    @extend_schema(request=None, responses={200: MessageSerializer})
+    def delete(self, request: Request, message_id: int) -> Response:
+        """Answers the tombstone (deleting a deleted message answers it again)."""
+        return Response(message_payload(changes.message_delete(actor=request.user, message_id=message_id)))
+
+
+class ReactionView(APIView):
+    @extend_schema(request=ReactionToggleSerializer, responses={200: ReactionResultSerializer, **errors(409)})
+    def post(self, request: Request, message_id: int) -> Response:
+        """Toggle your reaction with this emoji: added if absent, taken back if present."""
+        data = ReactionToggleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = changes.reaction_toggle(
+            user=request.user, message_id=message_id, emoji=data.validated_data["emoji"]
+        )
+        return Response({"added": result.added, "message": message_payload(result.message)})
+
+
+class ThreadView(APIView):
+    @extend_schema(responses=ThreadSerializer)
+    def get(self, request: Request, message_id: int) -> Response:
+        thread = selectors.thread(user=request.user, message_id=message_id)
+        return Response({"root": thread.root, "replies": thread.replies})
+
+
+class RevisionListView(APIView):
+    @extend_schema(responses=RevisionSerializer(many=True))
+    def get(self, request: Request, message_id: int) -> Response:
+        """Earlier versions of an edited message, newest first (none once it is deleted)."""
+        return Response(selectors.revisions(user=request.user, message_id=message_id))

@@ -5,4 +5,8 @@ from messaging import api
 
 urlpatterns = [
     path("rooms/<id:room_id>/messages/", api.MessageListView.as_view(), name="api-messages"),
+    path("messages/<id:message_id>/", api.MessageDetailView.as_view(), name="api-message"),
+    path("messages/<id:message_id>/reactions/", api.ReactionView.as_view(), name="api-message-reactions"),
+    path("messages/<id:message_id>/thread/", api.ThreadView.as_view(), name="api-message-thread"),
+    path("messages/<id:message_id>/revisions/", api.RevisionListView.as_view(), name="api-message-revisions"),
 ]

@@ -23,8 +23,9 @@ from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import Hub, HubUnavailable, get_hub
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
-from messaging import selectors, services
+from messaging import changes, selectors, services
 from messaging.batching import get_batcher
+from messaging.serialization import message_payload
 
 logger = logging.getLogger(__name__)
 
@@ -179,21 +180,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # -- frames from the client -----------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        """Every frame gets an answer (a result or an error frame) and the socket stays open,
-        whatever its JSON shape; nothing a frame carries is echoed unless it passed validation."""
-        client_id = None
+        """Every frame gets an answer (a result or an error frame; typing frames only when
+        refused) and the socket stays open, whatever its JSON shape; nothing a frame carries is
+        echoed unless it passed validation (``client_id``, and ``ref`` when the frame had one)."""
+        echo: dict[str, Any] = {"client_id": None}
         try:
             frame = self.parse_frame(text_data)
-            client_id = self.echoable_client_id(frame.get("client_id"))
+            echo["client_id"] = self.echoable_client_id(frame.get("client_id"))
+            if "ref" in frame:
+                echo["ref"] = self.echoable_ref(frame["ref"])
             handler = self.handlers.get(frame["type"])
             if handler is None:
                 raise FrameError("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")
             await handler(self, frame)
         except (FrameError, DomainError) as exc:
-            await self.send_error(exc.code, exc.detail, client_id)
+            await self.send_error(exc.code, exc.detail, **echo)
         except Exception:
             logger.exception("a frame from user %s failed", self.user_id)
-            await self.send_error("internal_error", "The server could not handle this frame.", client_id)
+            await self.send_error("internal_error", "The server could not handle this frame.", **echo)
 
     @staticmethod
     def parse_frame(text_data: str | None) -> dict[str, Any]:
@@ -241,21 +245,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise FrameError("not_found", "Not found.")
         result = await get_batcher().submit(
             services.SendRequest(
-                sender=self.scope["user"], room_id=room_id, body=frame["body"], client_id=client_id
+                sender=self.scope["user"],
+                room_id=room_id,
+                body=frame["body"],
+                client_id=client_id,
+                reply_to=frame.get("reply_to"),
             )
         )
         await self.send_json({"type": "message.ack", "client_id": client_id, **result})
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         ref = frame.get("ref")
-        if ref is not None and not (
-            (type(ref) is int and abs(ref) <= PING_REF_MAX)
-            or (isinstance(ref, str) and len(ref) <= 64 and is_encodable(ref) and ref.isprintable())
-        ):
+        if ref is not None and self.echoable_ref(ref) is None:
             raise FrameError(
                 "invalid_ref", "'ref' must be an integer or a printable string of at most 64 characters."
             )
         await self.send_json({"type": "pong", "ref": ref})
+
+    @staticmethod
+    def echoable_ref(ref: object) -> int | str | None:
+        """A client's correlation ref, if it may be echoed back (else None)."""
+        if (type(ref) is int and abs(ref) <= PING_REF_MAX) or (
+            isinstance(ref, str) and len(ref) <= 64 and is_encodable(ref) and ref.isprintable()
+        ):
+            return ref
+        return None
 
     async def on_typing_start(self, frame: dict[str, Any]) -> None:
         """Tell the room's other members' sockets that this user is typing (ephemeral: no answer,
@@ -288,8 +302,46 @@ class ChatConsumer(AsyncWebsocketConsumer):
             exclude_user=self.user_id,
         )
 
+    # -- changes to a sent message: answered with a "result" frame (the change also reaches every
+    # member, this socket included, as a message.updated / message.deleted event) --------------
+
+    async def on_message_edit(self, frame: dict[str, Any]) -> None:
+        if "body" not in frame:
+            raise FrameError("invalid_message", "'body' is required.")
+        message = await database_sync_to_async(changes.message_edit)(
+            actor=self.scope["user"], message_id=frame.get("message"), body=frame["body"]
+        )
+        await self.send_result(frame, message)
+
+    async def on_message_delete(self, frame: dict[str, Any]) -> None:
+        message = await database_sync_to_async(changes.message_delete)(
+            actor=self.scope["user"], message_id=frame.get("message")
+        )
+        await self.send_result(frame, message)
+
+    async def on_reaction_toggle(self, frame: dict[str, Any]) -> None:
+        result = await database_sync_to_async(changes.reaction_toggle)(
+            user=self.scope["user"], message_id=frame.get("message"), emoji=frame.get("emoji")
+        )
+        await self.send_result(frame, result.message, added=result.added)
+
+    async def send_result(self, frame: dict[str, Any], message: Any, **extra: Any) -> None:
+        payload = await database_sync_to_async(message_payload)(message)
+        await self.send_json(
+            {
+                "type": "result",
+                "op": frame["type"],
+                "ref": self.echoable_ref(frame.get("ref")),
+                "message": payload,
+                **extra,
+            }
+        )
+
     handlers = {
         "message.send": on_message_send,
+        "message.edit": on_message_edit,
+        "message.delete": on_message_delete,
+        "reaction.toggle": on_reaction_toggle,
         "ping": on_ping,
         "typing.start": on_typing_start,
         "typing.stop": on_typing_stop,
@@ -300,5 +352,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_json(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=broadcasts.encode(frame))
 
-    async def send_error(self, code: str, detail: str, client_id: str | None = None) -> None:
-        await self.send_json({"type": "error", "code": code, "detail": detail, "client_id": client_id})
+    async def send_error(self, code: str, detail: str, client_id: str | None = None, **echo: Any) -> None:
+        await self.send_json(
+            {"type": "error", "code": code, "detail": detail, "client_id": client_id, **echo}
+        )

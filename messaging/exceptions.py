@@ -1,4 +1,4 @@
-from chatsite.exceptions import DomainError, RateLimited
+from chatsite.exceptions import DomainError, NotFound, PermissionDenied, RateLimited
 
 
 class InvalidMessage(DomainError):
@@ -23,3 +23,38 @@ class InvalidReaction(DomainError):
 
     code = "invalid_reaction"
     default_detail = "A reaction must be exactly one emoji."
+
+
+class MessageNotFound(NotFound):
+    """A message that does not exist, or is in a room the user is not in: the same answer."""
+
+
+class MessageDeleted(DomainError):
+    code = "message_deleted"
+    status = 409
+    default_detail = "This message was deleted."
+
+
+class InvalidReply(DomainError):
+    code = "invalid_reply"
+    default_detail = "reply_to must be the id of a message in this room."
+
+
+class EditNotAllowed(PermissionDenied):
+    code = "forbidden"
+    default_detail = "You can only edit your own messages."
+
+
+class DeleteNotAllowed(PermissionDenied):
+    code = "forbidden"
+    default_detail = "You can only delete your own messages (room owners and admins: any in their room)."
+
+
+class EditWindowClosed(PermissionDenied):
+    code = "edit_window_closed"
+    default_detail = "This message can no longer be edited."
+
+
+class MentionNotAllowed(PermissionDenied):
+    code = "mention_not_allowed"
+    default_detail = "Only owners and admins can mention @room in a room this big."

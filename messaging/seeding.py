@@ -31,6 +31,7 @@ from chatsite.realtime import kinds
 from chatsite.realtime.events import event_new, publication_order
 from chatsite.realtime.models import Event
 from messaging import services
+from messaging.markdown import render_html
 from messaging.models import Message
 from messaging.serialization import message_payload
 from rooms import services as room_services
@@ -203,6 +204,7 @@ def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
                 room_id=p.room_id,
                 sender=p.sender,
                 body=p.body,
+                body_html=render_html(p.body),  # seeded bodies mention no one
                 client_id=p.client_id,
                 created_at=start + timedelta(microseconds=i),
             )
@@ -249,10 +251,25 @@ def _copy_messages(messages: list[Message]) -> None:
     raw = connection.connection  # the psycopg connection Django wraps
     with raw.cursor() as cursor:
         with cursor.copy(
-            f"COPY {message_table} (id, room_id, sender_id, body, client_id, created_at) FROM STDIN"
+            f"COPY {message_table} (id, room_id, sender_id, body, body_html, client_id, created_at,"
+            " mentions, mentions_room, reply_count, reactions) FROM STDIN"
         ) as copy:
             for m in messages:
-                copy.write_row((m.id, m.room_id, m.sender_id, m.body, m.client_id, m.created_at))
+                copy.write_row(
+                    (
+                        m.id,
+                        m.room_id,
+                        m.sender_id,
+                        m.body,
+                        m.body_html,
+                        m.client_id,
+                        m.created_at,
+                        "[]",
+                        False,
+                        0,
+                        "[]",
+                    )
+                )
         with cursor.copy(
             f"COPY {event_table} (seq, room_id, type, subject_id, object_id, payload, created_at) FROM STDIN"
         ) as copy:

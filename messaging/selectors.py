@@ -9,8 +9,9 @@ from django.db import connection
 
 from accounts.models import User
 from chatsite.realtime.models import Event
-from messaging.models import Message
-from messaging.serialization import MESSAGE_ROW_FIELDS, message_payload_from_row
+from messaging.exceptions import MessageNotFound
+from messaging.models import Message, MessageRevision
+from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership
 from rooms.selectors import membership_get
 
@@ -35,9 +36,7 @@ def message_payloads_page(
     if after is not None:
         qs = qs.filter(id__gt=after)
     ordering = "id" if (after is not None and before is None) else "-id"
-    return [
-        message_payload_from_row(row) for row in qs.order_by(ordering).values(*MESSAGE_ROW_FIELDS)[:limit]
-    ]
+    return message_payloads(list(qs.order_by(ordering).values(*MESSAGE_ROW_FIELDS)[:limit]))
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,8 @@ def socket_snapshot(*, user_id: int) -> SocketSnapshot:
 @dataclass(frozen=True)
 class HistoryPage:
     messages: list[dict[str, Any]]  # message payloads, oldest first, as the partial renders them
-    has_more: bool
+    has_more: bool  # older messages exist
+    has_newer: bool = False  # newer messages exist (a page around a message, not the newest)
 
 
 def history_page(*, user: User, room_id: int, before: int | None = None, limit: int = 50) -> HistoryPage:
@@ -75,3 +75,55 @@ def history_page(*, user: User, room_id: int, before: int | None = None, limit: 
         messages=list(reversed(newest_first[:limit])),
         has_more=len(newest_first) > limit,
     )
+
+
+def history_around(*, user: User, room_id: int, message_id: int, limit: int = 50) -> HistoryPage | None:
+    """The page of history centred on ``message_id`` (for a jump to a reply's parent or a search
+    result): up to ``limit // 2`` messages before it, it, and what follows, oldest first. None
+    when the message is not in this room (the caller shows the newest page instead)."""
+    membership_get(user=user, room_id=room_id)
+    if not Message.objects.filter(pk=message_id, room_id=room_id).exists():
+        return None
+    half = max(1, limit // 2)
+    older = message_payloads_page(user=user, room_id=room_id, before=message_id + 1, limit=half + 1)
+    newer = message_payloads_page(user=user, room_id=room_id, after=message_id, limit=half)
+    return HistoryPage(
+        messages=list(reversed(older[:half])) + newer,
+        has_more=len(older) > half,
+        has_newer=len(newer) == half,
+    )
+
+
+@dataclass(frozen=True)
+class Thread:
+    root: dict[str, Any]
+    replies: list[dict[str, Any]]  # oldest first
+
+
+THREAD_MAX = 200
+
+
+def message_get(*, user: User, message_id: int) -> dict[str, Any]:
+    """One message's payload, or MessageNotFound (also for a message in a room not the user's)."""
+    row = Message.objects.filter(pk=message_id).values(*MESSAGE_ROW_FIELDS).first()
+    if row is None or not Membership.objects.filter(user=user, room_id=row["room_id"]).exists():
+        raise MessageNotFound()
+    return message_payloads([row])[0]
+
+
+def thread(*, user: User, message_id: int) -> Thread:
+    """A message and the replies to it (the first THREAD_MAX), oldest first."""
+    root = message_get(user=user, message_id=message_id)
+    rows = list(
+        Message.objects.filter(reply_to_id=message_id).order_by("id").values(*MESSAGE_ROW_FIELDS)[:THREAD_MAX]
+    )
+    return Thread(root=root, replies=message_payloads(rows))
+
+
+def revisions(*, user: User, message_id: int) -> list[dict[str, Any]]:
+    """Earlier versions of an edited message, newest first (empty once it is deleted)."""
+    message_get(user=user, message_id=message_id)
+    return [
+        {"body": r.body, "written_at": r.written_at.isoformat(), "replaced_at": r.replaced_at.isoformat()}
+        for r in MessageRevision.objects.filter(message_id=message_id).order_by("-id")
+    ]

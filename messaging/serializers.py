@@ -21,20 +21,67 @@ class SenderSerializer(serializers.Serializer):
     display_name = serializers.CharField()
 
 
+class ReplyPreviewSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = SenderSerializer(allow_null=True)
+    excerpt = serializers.CharField(allow_blank=True, help_text="the start of its text, on one line")
+    deleted = serializers.BooleanField(help_text="the answered message was deleted (or is gone)")
+
+
+class ReactionSummarySerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    users = serializers.ListField(child=serializers.IntegerField(), help_text="who reacted, in order")
+    names = serializers.ListField(child=serializers.CharField(), help_text="their names, for display")
+
+
 class MessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room = serializers.IntegerField()
     sender = SenderSerializer(allow_null=True)
-    body = serializers.CharField()
+    body = serializers.CharField(allow_blank=True, help_text="the text as written; empty once deleted")
+    body_html = serializers.CharField(
+        allow_blank=True, help_text="the text rendered (safe Markdown subset, sanitised); empty once deleted"
+    )
     created_at = serializers.DateTimeField()
     client_id = serializers.CharField()
     edited_at = serializers.DateTimeField(allow_null=True)
-    reply_to = serializers.IntegerField(allow_null=True)
+    deleted = serializers.BooleanField()
+    reply_to = serializers.IntegerField(allow_null=True, help_text="the id of the message this one answers")
+    reply_preview = ReplyPreviewSerializer(allow_null=True)
+    reply_count = serializers.IntegerField(min_value=0)
+    reactions = ReactionSummarySerializer(many=True)
+    mentions = serializers.ListField(child=serializers.IntegerField(), help_text="ids of mentioned users")
+    mentions_room = serializers.BooleanField(help_text="mentions @room")
 
 
 class MessagePageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     has_more = serializers.BooleanField()
+    has_newer = serializers.BooleanField(required=False, help_text="with around: newer messages follow")
+
+
+class MessageEditSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH)
+
+
+class ReactionToggleSerializer(serializers.Serializer):
+    emoji = serializers.CharField(max_length=64, help_text="exactly one emoji")
+
+
+class ReactionResultSerializer(serializers.Serializer):
+    added = serializers.BooleanField(help_text="false: the reaction was there and was taken back")
+    message = MessageSerializer()
+
+
+class ThreadSerializer(serializers.Serializer):
+    root = MessageSerializer()
+    replies = MessageSerializer(many=True)
+
+
+class RevisionSerializer(serializers.Serializer):
+    body = serializers.CharField()
+    written_at = serializers.DateTimeField()
+    replaced_at = serializers.DateTimeField()
 
 
 class MessageCreateSerializer(serializers.Serializer):
@@ -46,6 +93,7 @@ class MessageCreateSerializer(serializers.Serializer):
     client_id = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False, max_length=CLIENT_ID_MAX
     )
+    reply_to = IdField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
 
 
 class HistoryQuerySerializer(serializers.Serializer):
@@ -60,5 +108,8 @@ class HistoryQuerySerializer(serializers.Serializer):
         min_value=0,
         max_value=ID_MAX,
         help_text="only messages with id > after (oldest first)",
+    )
+    around = IdField(
+        required=False, min_value=1, max_value=ID_MAX, help_text="the page centred on this message id"
     )
     limit = IdField(required=False, min_value=1, max_value=100, default=50)

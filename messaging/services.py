@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,13 +20,15 @@ from chatsite import ratelimit
 from chatsite.exceptions import DomainError
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_new, event_writer, events_record_many
-from chatsite.validation import clean_text, is_encodable
-from messaging.exceptions import InvalidMessage, SendFailed, SendRateLimited
+from chatsite.realtime.models import Event
+from chatsite.validation import InvalidNumber, clean_text, is_encodable, parse_id
+from messaging.exceptions import InvalidMessage, InvalidReply, MentionNotAllowed, SendFailed, SendRateLimited
+from messaging.markdown import render_html
 from messaging.models import Message
 from messaging.serialization import message_payload
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
-from rooms.selectors import membership_get
+from rooms.selectors import membership_get, room_member_count
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +79,9 @@ def _existing(sender: User, client_id: str) -> Message | None:
     return Message.objects.select_related("sender").filter(sender=sender, client_id=client_id).first()
 
 
-def message_send(*, sender: User, room_id: int, body: object, client_id: object = None) -> SendResult:
+def message_send(
+    *, sender: User, room_id: int, body: object, client_id: object = None, reply_to: object = None
+) -> SendResult:
     """Post a message to a room the sender belongs to.
 
     Idempotent by ``(sender, client_id)``: a retry returns the original message and writes and
@@ -83,21 +91,20 @@ def message_send(*, sender: User, room_id: int, body: object, client_id: object 
     A batch of one for ``message_send_many``, so every interface shares one write path.
     """
     (outcome,) = message_send_many(
-        sends=[SendRequest(sender=sender, room_id=room_id, body=body, client_id=client_id)]
+        sends=[SendRequest(sender=sender, room_id=room_id, body=body, client_id=client_id, reply_to=reply_to)]
     )
     if isinstance(outcome, DomainError):
         raise outcome
     return outcome
 
 
-def _insert_or_original(item: tuple[int, SendRequest, str, str]) -> SendResult | DomainError:
+def _insert_or_original(item: _Fresh) -> SendResult | DomainError:
     """One send of a batch, on its own: its own write, or the original it raced with."""
-    index, send, _, client_id = item
     try:
-        return _messages_insert(fresh=[item])[index]
+        return _messages_insert(fresh=[item])[item.index]
     except IntegrityError:
         # A concurrent send with the same client_id won the race: return its message.
-        if (original := _existing(send.sender, client_id)) is None:
+        if (original := _existing(item.send.sender, item.client_id)) is None:
             raise
         return SendResult(message=original, created=False, seq=None)
 
@@ -108,6 +115,28 @@ class SendRequest:
     room_id: int
     body: object
     client_id: object = None
+    reply_to: object = None  # the id of the message this one answers
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    """A send that passed validation, with what was worked out before taking the lock."""
+
+    index: int
+    send: SendRequest
+    body: str
+    client_id: str
+    reply_to: int | None
+    mentions: Mention
+
+
+def clean_reply_to(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_id(value, minimum=1)
+    except InvalidNumber:
+        raise InvalidReply(field="reply_to") from None
 
 
 def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | DomainError]:
@@ -117,40 +146,59 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
     messages are written in *one* transaction under one hold of the publication lock and
     published as one broadcast in seq order: the lock, the commit and the channel-layer trip
     are paid once per batch instead of once per message, which is what bounds the send rate.
+    Rendering and mention lookups happen before the lock is taken.
     """
     outcomes: list[SendResult | DomainError | None] = [None] * len(sends)
-    cleaned: list[tuple[int, SendRequest, str, str]] = []
+    cleaned: list[tuple[int, SendRequest, str, str, int | None]] = []
     for index, send in enumerate(sends):
         try:
-            cleaned.append((index, send, clean_body(send.body), clean_client_id(send.client_id)))
+            cleaned.append(
+                (
+                    index,
+                    send,
+                    clean_body(send.body),
+                    clean_client_id(send.client_id),
+                    clean_reply_to(send.reply_to),
+                )
+            )
         except DomainError as exc:
             outcomes[index] = exc
     # Retries, found in one query for the whole batch.
     originals = {
         (m.sender_id, m.client_id): m
         for m in Message.objects.select_related("sender").filter(
-            sender_id__in={send.sender.id for _, send, _, _ in cleaned},
-            client_id__in={cid for _, _, _, cid in cleaned},
+            sender_id__in={c[1].sender.id for c in cleaned}, client_id__in={c[3] for c in cleaned}
         )
     }
-    fresh_by_user: dict[int, list[tuple[int, SendRequest, str, str]]] = {}
-    for index, send, text, cid in cleaned:
-        if (original := originals.get((send.sender.id, cid))) is not None:
-            try:
+    fresh_by_user: dict[int, list[_Fresh]] = {}
+    for index, send, body, cid, reply_to in cleaned:
+        try:
+            if (original := originals.get((send.sender.id, cid))) is not None:
+                # A retry answers like a send: a former member gets not_found, not the original.
                 membership_get(user=send.sender, room_id=send.room_id)
                 outcomes[index] = SendResult(message=original, created=False, seq=None)
-            except DomainError as exc:
-                outcomes[index] = exc
+                continue
+            mentions = mentions_resolve(sender=send.sender, room_id=send.room_id, body=body)
+        except DomainError as exc:
+            outcomes[index] = exc
             continue
-        fresh_by_user.setdefault(send.sender.id, []).append((index, send, text, cid))
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # preparing one send failed: that send alone fails
+            logger.exception("preparing a send failed (sender %s, room %s)", send.sender.id, send.room_id)
+            outcomes[index] = SendFailed()
+            continue
+        fresh_by_user.setdefault(send.sender.id, []).append(
+            _Fresh(index=index, send=send, body=body, client_id=cid, reply_to=reply_to, mentions=mentions)
+        )
     # The send budget, one cache trip per user; sends past it are refused, as one by one.
-    fresh: list[tuple[int, SendRequest, str, str]] = []
+    fresh: list[_Fresh] = []
     for user_id, items in fresh_by_user.items():
         allowed = send_rate_take(user_id=user_id, count=len(items))
         fresh.extend(items[:allowed])
-        for index, _, _, _ in items[allowed:]:
-            outcomes[index] = SendRateLimited(retry_after=settings.SEND_RATE_WINDOW)
-    fresh.sort(key=lambda item: item[0])
+        for item in items[allowed:]:
+            outcomes[item.index] = SendRateLimited(retry_after=settings.SEND_RATE_WINDOW)
+    fresh.sort(key=lambda item: item.index)
     if fresh:
         try:
             written = _messages_insert(fresh=fresh)
@@ -159,53 +207,128 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
         except Exception:
             # One send spoiled the batch (a client_id repeated inside it or raced by a concurrent
             # send, or anything else about one row): one by one, so each fails or succeeds alone.
-            written = {item[0]: _insert_alone(item) for item in fresh}
+            written = {item.index: _insert_alone(item) for item in fresh}
         for index, outcome in written.items():
             outcomes[index] = outcome
     return outcomes  # type: ignore[return-value]
 
 
-def _insert_alone(item: tuple[int, SendRequest, str, str]) -> SendResult | DomainError:
+def _insert_alone(item: _Fresh) -> SendResult | DomainError:
     try:
         return _insert_or_original(item)
     except (OperationalError, InterfaceError):
         raise
     except Exception:
-        logger.exception("a send failed on its own (sender %s, room %s)", item[1].sender.id, item[1].room_id)
+        logger.exception(
+            "a send failed on its own (sender %s, room %s)", item.send.sender.id, item.send.room_id
+        )
         return SendFailed()
 
 
 @event_writer
-def _messages_insert(
-    *, fresh: list[tuple[int, SendRequest, str, str]]
-) -> dict[int, SendResult | DomainError]:
-    users = {send.sender.id for _, send, _, _ in fresh}
-    rooms = {send.room_id for _, send, _, _ in fresh}
+def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainError]:
+    users = {item.send.sender.id for item in fresh}
+    rooms = {item.send.room_id for item in fresh}
     members = set(
         Membership.objects.filter(user_id__in=users, room_id__in=rooms).values_list("user_id", "room_id")
     )
+    parents = Message.objects.select_related("sender").in_bulk({i.reply_to for i in fresh if i.reply_to})
     out: dict[int, SendResult | DomainError] = {}
     rows: list[tuple[int, Message]] = []
     now = timezone.now()
-    for index, send, text, cid in fresh:
+    for item in fresh:
+        send = item.send
         if (send.sender.id, send.room_id) not in members:
-            out[index] = RoomNotFound()
+            out[item.index] = RoomNotFound()
             continue
-        message = Message(room_id=send.room_id, sender=send.sender, body=text, client_id=cid, created_at=now)
-        rows.append((index, message))
+        if item.reply_to is not None:
+            parent = parents.get(item.reply_to)
+            if parent is None or parent.room_id != send.room_id or parent.deleted_at is not None:
+                out[item.index] = InvalidReply(field="reply_to")
+                continue
+        message = Message(
+            room_id=send.room_id,
+            sender=send.sender,
+            body=item.body,
+            body_html=item.mentions.html,
+            mentions=item.mentions.user_ids,
+            mentions_room=item.mentions.room,
+            client_id=item.client_id,
+            created_at=now,
+            reply_to_id=item.reply_to,
+        )
+        rows.append((item.index, message))
     if not rows:
         return out
     messages = Message.objects.bulk_create([message for _, message in rows])
-    events = events_record_many(
-        [
-            event_new(
-                kinds.MESSAGE_NEW, room_id=m.room_id, payload={"message": message_payload(m)}, object_id=m.id
-            )
-            for m in messages
-        ]
-    )
+    new_events = [
+        event_new(
+            kinds.MESSAGE_NEW,
+            room_id=m.room_id,
+            payload={"message": message_payload(m, parent=parents.get(m.reply_to_id))},
+            object_id=m.id,
+        )
+        for m in messages
+    ]
+    # Each answered message shows one more reply, live.
+    replied = Counter(m.reply_to_id for m in messages if m.reply_to_id is not None)
+    for parent_id, count in sorted(replied.items()):
+        Message.objects.filter(pk=parent_id).update(reply_count=F("reply_count") + count)
+    updated = [
+        message_event(kinds.MESSAGE_UPDATED, message)
+        for message in Message.objects.select_related("sender").filter(pk__in=replied).order_by("pk")
+    ]
+    events = events_record_many(new_events + updated)
     for room_id in sorted({m.room_id for m in messages}):
         Room.objects.filter(pk=room_id).update(last_activity_at=now)
-    for (index, message), event in zip(rows, events, strict=True):
+    for (index, message), event in zip(rows, events, strict=False):
         out[index] = SendResult(message=message, created=True, seq=event.seq)
     return out
+
+
+def message_event(kind: kinds.EventKind, message: Message) -> Event:
+    """An (unsaved) event carrying the message's current payload. ``sender`` must be loaded."""
+    return event_new(
+        kind, room_id=message.room_id, payload={"message": message_payload(message)}, object_id=message.id
+    )
+
+
+# --- mentions --------------------------------------------------------------------------------
+
+_MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_.-]{3,32})")
+ROOM_MENTION = "room"
+
+
+@dataclass(frozen=True)
+class Mention:
+    user_ids: list[int]
+    room: bool
+    html: str
+
+
+def mentions_resolve(*, sender: User, room_id: int, body: str) -> Mention:
+    """Who ``body`` mentions among the room's members, and its HTML with them marked.
+
+    ``@room`` mentions everyone; in rooms above ROOM_MENTION_OPEN_MAX members only owners and
+    admins may use it (MentionNotAllowed). Unknown names stay plain text."""
+    names = {name.rstrip(".").lower() for name in _MENTION.findall(body)} if "@" in body else set()
+    room_wide = ROOM_MENTION in names
+    names.discard(ROOM_MENTION)
+    users: dict[str, int] = {}
+    if names:
+        users = {
+            name: user_id
+            for name, user_id in Membership.objects.filter(room_id=room_id)
+            .annotate(name=Lower("user__username"))
+            .filter(name__in=names)
+            .values_list("name", "user_id")
+        }
+    if room_wide:
+        membership = membership_get(user=sender, room_id=room_id)
+        if not membership.can_manage and room_member_count(room_id=room_id) > settings.ROOM_MENTION_OPEN_MAX:
+            raise MentionNotAllowed()
+    return Mention(
+        user_ids=sorted(set(users.values())),
+        room=room_wide,
+        html=render_html(body, mentions=users, mention_room=room_wide),
+    )

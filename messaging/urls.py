@@ -8,4 +8,10 @@ urlpatterns = [
     path("r/<id:room_id>/", views.room, name="room"),
     path("r/<id:room_id>/history/", views.history, name="room-history"),
     path("r/<id:room_id>/send/", views.send, name="room-send"),
+    path("m/<id:message_id>/", views.message_detail, name="message"),
+    path("m/<id:message_id>/react/", views.message_react, name="message-react"),
+    path("m/<id:message_id>/edit/", views.message_edit, name="message-edit"),
+    path("m/<id:message_id>/delete/", views.message_delete, name="message-delete"),
+    path("m/<id:message_id>/thread/", views.message_thread, name="message-thread"),
+    path("m/<id:message_id>/revisions/", views.message_revisions, name="message-revisions"),
 ]

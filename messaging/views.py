@@ -6,15 +6,26 @@ partial (``messaging/_message.html``) these views use for history.
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+import functools
 
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from chatsite.exceptions import DomainError
 from chatsite.realtime.selectors import latest_seq
-from chatsite.validation import InvalidNumber, parse_id
-from messaging import batching, selectors, services
-from messaging.exceptions import InvalidMessage, SendRateLimited
+from chatsite.validation import InvalidNumber, parse_id, parse_optional_id
+from messaging import batching, changes, selectors, services
+from messaging.emoji import QUICK_REACTIONS
+from messaging.exceptions import (
+    InvalidMessage,
+    InvalidReply,
+    MentionNotAllowed,
+    MessageNotFound,
+    SendRateLimited,
+)
+from rooms.selectors import membership_get as room_membership
 from rooms.selectors import room_detail, room_label
 from rooms.views import not_found_as_404, render_chat
 
@@ -39,11 +50,21 @@ def _pending_payload(request: HttpRequest) -> dict:
 def room(request: HttpRequest, room_id: int) -> HttpResponse:
     seq = latest_seq()  # before the history: the socket resumes from here
     room = room_detail(user=request.user, room_id=room_id)
+    page = None
+    try:
+        around = parse_optional_id(request.GET.get("around"), label="around", minimum=1)
+    except InvalidNumber:
+        around = None
+    if around is not None:  # a jump to a message (a reply's parent, a search result)
+        page = selectors.history_around(user=request.user, room_id=room_id, message_id=around)
     context = {
         "room": room,
         "label": room_label(room=room, user=request.user),
-        "history": selectors.history_page(user=request.user, room_id=room_id),
+        "history": page or selectors.history_page(user=request.user, room_id=room_id),
+        "around": around if page else None,
         "pending": _pending_payload(request),
+        "can_manage": room_membership(user=request.user, room_id=room_id).can_manage,
+        "quick_reactions": QUICK_REACTIONS,
     }
     return render_chat(request, "messaging/room.html", context, seq=seq)
 
@@ -53,9 +74,14 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
 @not_found_as_404
 def history(request: HttpRequest, room_id: int) -> HttpResponse:
     try:
+        if "after" in request.GET:
+            after = parse_id(request.GET.get("after"), label="after", minimum=1)
+            newer = selectors.message_payloads_page(user=request.user, room_id=room_id, after=after, limit=51)
+            page = selectors.HistoryPage(messages=newer[:50], has_more=False, has_newer=len(newer) > 50)
+            return render(request, "messaging/_history_newer.html", {"history": page, "room_id": room_id})
         before = parse_id(request.GET.get("before"), label="before", minimum=1)
     except InvalidNumber:
-        return HttpResponseBadRequest("before must be a message id")
+        return HttpResponseBadRequest("before and after must be message ids")
     page = selectors.history_page(user=request.user, room_id=room_id, before=before)
     return render(request, "messaging/_history.html", {"history": page, "room_id": room_id})
 
@@ -70,12 +96,110 @@ def send(request: HttpRequest, room_id: int) -> HttpResponse:
     body = request.POST.get("body", "")
     try:
         send = services.SendRequest(
-            sender=request.user, room_id=room_id, body=body, client_id=request.POST.get("client_id")
+            sender=request.user,
+            room_id=room_id,
+            body=body,
+            client_id=request.POST.get("client_id"),
+            reply_to=request.POST.get("reply_to") or None,
         )
         batching.message_send_in_request(request, send)
-    except (InvalidMessage, SendRateLimited) as exc:
+    except (InvalidMessage, InvalidReply, MentionNotAllowed, SendRateLimited) as exc:
         error = exc.detail
     if not request.htmx:
         return redirect("room", room_id=room_id)
     context = {"room_id": room_id, "error": error, "body": body if error else ""}
     return render(request, "messaging/_composer.html", context, status=400 if error else 200)
+
+
+# --- one message: react, edit, delete, its thread and its earlier versions ---------------------
+# Each change answers with the message's partial (swapped in place), so the page is right even
+# without its socket; with it, the same change also arrives as an event, replacing it again.
+
+
+def _message_or_404(view):
+    """MessageNotFound (missing, or in a room not the user's) is the same 404 as a missing room."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, message_id: int, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, message_id, *args, **kwargs)
+        except MessageNotFound:
+            raise Http404() from None
+
+    return wrapper
+
+
+def _message_partial(request: HttpRequest, message_id: int) -> HttpResponse:
+    payload = selectors.message_get(user=request.user, message_id=message_id)
+    return render(request, "messaging/_message.html", {"m": payload})
+
+
+def _refused(exc: DomainError) -> HttpResponse:
+    return HttpResponse(exc.detail, status=exc.status, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+@require_GET
+@_message_or_404
+def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
+    return _message_partial(request, message_id)
+
+
+@login_required
+@require_POST
+@_message_or_404
+def message_react(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        changes.reaction_toggle(user=request.user, message_id=message_id, emoji=request.POST.get("emoji", ""))
+    except MessageNotFound:
+        raise
+    except DomainError as exc:
+        return _refused(exc)
+    return _message_partial(request, message_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_message_or_404
+def message_edit(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the inline edit form (in place of the body); POST: save, answer the message."""
+    if request.method == "GET":
+        payload = selectors.message_get(user=request.user, message_id=message_id)
+        return render(request, "messaging/_message.html", {"m": payload, "editing": True})
+    try:
+        changes.message_edit(actor=request.user, message_id=message_id, body=request.POST.get("body", ""))
+    except MessageNotFound:
+        raise
+    except DomainError as exc:
+        return _refused(exc)
+    return _message_partial(request, message_id)
+
+
+@login_required
+@require_POST
+@_message_or_404
+def message_delete(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        changes.message_delete(actor=request.user, message_id=message_id)
+    except MessageNotFound:
+        raise
+    except DomainError as exc:
+        return _refused(exc)
+    return _message_partial(request, message_id)
+
+
+@login_required
+@require_GET
+@_message_or_404
+def message_thread(request: HttpRequest, message_id: int) -> HttpResponse:
+    thread = selectors.thread(user=request.user, message_id=message_id)
+    return render(request, "messaging/_thread.html", {"thread": thread})
+
+
+@login_required
+@require_GET
+@_message_or_404
+def message_revisions(request: HttpRequest, message_id: int) -> HttpResponse:
+    payload = selectors.message_get(user=request.user, message_id=message_id)
+    versions = selectors.revisions(user=request.user, message_id=message_id)
+    return render(request, "messaging/_revisions.html", {"m": payload, "versions": versions})

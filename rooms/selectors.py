@@ -39,6 +39,10 @@ def membership_get(*, user: User, room_id: int) -> Membership:
         raise RoomNotFound() from None
 
 
+def room_member_count(*, room_id: int) -> int:
+    return Membership.objects.filter(room_id=room_id).count()
+
+
 def room_members(*, user: User, room_id: int) -> QuerySet[Membership]:
     membership_get(user=user, room_id=room_id)
     return Membership.objects.filter(room_id=room_id).select_related("user").order_by("user__username")

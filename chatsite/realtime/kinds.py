@@ -96,6 +96,14 @@ def client_table() -> dict[str, dict[str, Any]]:
 # --- the kinds ----------------------------------------------------------------------------------
 
 MESSAGE_NEW = declare("message.new", stored=True, template="messaging/events/message.html", client="message")
+# An edit, a reaction, a new reply: the message's whole current state, replaced by id.
+MESSAGE_UPDATED = declare(
+    "message.updated", stored=True, template="messaging/events/message.html", client="message-update"
+)
+# The tombstone: the message without its body (every stored copy of the body is redacted).
+MESSAGE_DELETED = declare(
+    "message.deleted", stored=True, template="messaging/events/message.html", client="message-update"
+)
 MEMBER_JOINED = declare("member.joined", stored=True, subscription=Subscription.JOIN, client="membership")
 MEMBER_LEFT = declare("member.left", stored=True, subscription=Subscription.LEAVE, client="membership")
 MEMBER_REMOVED = declare("member.removed", stored=True, subscription=Subscription.LEAVE, client="membership")

@@ -151,10 +151,10 @@ async def test_a_send_that_fails_in_a_batch_fails_alone(make_user, make_room, mo
     room = await db(make_room)(ann, name="General", members=(ben, cat))
     real_payload = services.message_payload
 
-    def payload_failing_for_boom(message):
+    def payload_failing_for_boom(message, **kwargs):
         if message.body == "boom":
             raise RuntimeError("injected: this row cannot be written")
-        return real_payload(message)
+        return real_payload(message, **kwargs)
 
     monkeypatch.setattr(services, "message_payload", payload_failing_for_boom)
     ws_ann, ws_ben, ws_cat = await open_socket(ann), await open_socket(ben), await open_socket(cat)

@@ -68,6 +68,7 @@
     });
     var prev = null;
     list.querySelectorAll("li.message").forEach(function (li) {
+      decorate(li);
       localize(li);
       var d = messageDate(li);
       var key = dayKey(d);
@@ -83,6 +84,31 @@
       var grouped = prev && prev.key === key && prev.sender === li.dataset.senderId && d - prev.time < GROUP_GAP_MS;
       li.classList.toggle("grouped", Boolean(grouped));
       prev = { key: key, sender: li.dataset.senderId, time: d };
+    });
+  }
+
+  // -- what depends on who is looking ---------------------------------------------------------
+  // A message is rendered once for everyone; the marks for this viewer are set here.
+
+  var room = document.querySelector(".room");
+  var canManage = Boolean(room && room.hasAttribute("data-can-manage"));
+
+  function hasUser(list, id) {
+    return (list || "").split(",").indexOf(String(id)) !== -1;
+  }
+
+  function decorate(li) {
+    li.dataset.decorated = "";
+    li.classList.toggle("own", li.dataset.senderId === String(userId));
+    li.classList.toggle("manageable", canManage);
+    li.classList.toggle("mentions-me", hasUser(li.dataset.mentions, userId) || li.hasAttribute("data-mentions-room"));
+    li.querySelectorAll(".reaction").forEach(function (button) {
+      var mine = hasUser(button.dataset.users, userId);
+      button.setAttribute("aria-pressed", String(mine));
+      button.classList.toggle("mine", mine);
+    });
+    li.querySelectorAll(".mention[data-user-id]").forEach(function (span) {
+      span.classList.toggle("me", span.dataset.userId === String(userId));
     });
   }
 
@@ -168,7 +194,7 @@
   // Event kinds come from the page (declared once, in chatsite/realtime/kinds.py): for each, whether
   // it is stored (has a seq) and which handler below the page gives it.
   var KINDS = JSON.parse(app.dataset.eventKinds || "{}");
-  var CLIENT = { message: onMessageNew, membership: onMember, typing: onTyping };
+  var CLIENT = { message: onMessageNew, "message-update": onMessageUpdate, membership: onMember, typing: onTyping };
 
   function handle(frame) {
     var kind = KINDS[frame.type];
@@ -216,8 +242,11 @@
       return;
     }
     if (m.sender) stopTyping(m.sender.id); // sending ends typing
+    replaceCopies(frame); // in an open thread
     if (document.getElementById("msg-" + m.id)) return; // on the page already
+    if (list.querySelector(".history-newer")) return; // reading older history: it will load on scroll
     var el = fragment(frame.html);
+    htmx.process(el);
     var entry = mine ? pending.get(m.client_id) : null;
     var pinned = nearBottom();
     if (entry) {
@@ -235,6 +264,34 @@
       announcer.textContent = (who ? who.textContent : "") + ": " + (body ? body.textContent : "").slice(0, 200);
     }
     bumpRoom(m.room, true);
+  }
+
+  function onMessageUpdate(frame) {
+    // An edit, a reaction, a reply count, a deletion: every copy on the page is replaced.
+    replaceCopies(frame);
+    relayout();
+  }
+
+  function replaceCopies(frame) {
+    var m = frame.message;
+    document.querySelectorAll('li.message[data-id="' + m.id + '"]').forEach(function (old) {
+      var el = fragment(frame.html);
+      el.id = old.id; // the thread panel's copy keeps its own id
+      if (old.classList.contains("editing")) return; // do not throw away an edit in progress
+      old.replaceWith(el);
+      htmx.process(el);
+      decorate(el);
+      localize(el);
+    });
+    var thread = document.querySelector('.thread-messages[data-thread-root="' + (m.reply_to || "") + '"]');
+    if (thread && frame.type && KINDS[frame.type].client === "message" && !thread.querySelector('[data-id="' + m.id + '"]')) {
+      var reply = fragment(frame.html);
+      reply.id = "thread-msg-" + m.id;
+      thread.appendChild(reply);
+      htmx.process(reply);
+      decorate(reply);
+      localize(reply);
+    }
   }
 
   function onAck(frame) {
@@ -347,7 +404,9 @@
     entry.el.classList.remove("failed");
     entry.el.classList.add("pending");
     setStatus(entry.el, "Sending…");
-    if (!send({ type: "message.send", room: roomId, body: entry.body, client_id: clientId })) {
+    var frame = { type: "message.send", room: roomId, body: entry.body, client_id: clientId };
+    if (entry.replyTo) frame.reply_to = entry.replyTo;
+    if (!send(frame)) {
       markFailed(clientId, "Not sent: offline.");
     }
   }
@@ -358,7 +417,8 @@
     if (!body || !ready) return;
     var clientId = newClientId();
     var el = pendingElement(body, clientId);
-    pending.set(clientId, { el: el, body: body, acked: false });
+    pending.set(clientId, { el: el, body: body, acked: false, replyTo: replyTo });
+    setReply(null);
     list.appendChild(el);
     relayout();
     toBottom();
@@ -447,6 +507,85 @@
     else if (names.length > 2) text = "Several people are typing…";
     typingLine.textContent = text;
   }
+
+  // -- replies, threads, reactions ------------------------------------------------------------
+
+  var replyTo = null;
+  var replyBanner = document.getElementById("reply-banner");
+
+  function setReply(messageId) {
+    replyTo = messageId;
+    if (!replyBanner) return;
+    replyBanner.hidden = !messageId;
+    var input = composer && composer.querySelector('input[name="reply_to"]');
+    if (input) input.value = messageId || "";
+    if (messageId) {
+      var target = document.getElementById("msg-" + messageId);
+      var who = target && target.querySelector(".message-meta .sender");
+      replyBanner.querySelector(".reply-target").textContent = who ? who.textContent : "a message";
+      composer.querySelector("textarea").focus();
+    }
+  }
+
+  function flash(el) {
+    el.scrollIntoView({ block: "center" });
+    el.classList.add("highlight");
+    el.setAttribute("tabindex", "-1");
+    el.focus({ preventScroll: true });
+    setTimeout(function () {
+      el.classList.remove("highlight");
+    }, 2000);
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) return;
+    var reply = target.closest("[data-reply]");
+    if (reply) {
+      setReply(reply.dataset.reply);
+      return;
+    }
+    if (target.closest("[data-cancel-reply]")) {
+      setReply(null);
+      return;
+    }
+    var quote = target.closest(".reply-quote[data-jump]");
+    if (quote) {
+      var original = document.getElementById("msg-" + quote.dataset.jump);
+      if (original) {
+        event.preventDefault(); // on the page: no need to load the history around it
+        flash(original);
+      }
+    }
+  });
+
+  // The emoji picker (static/js/emoji-picker.js) names the message it was opened for.
+  document.addEventListener("parley:emoji", function (event) {
+    var li = document.getElementById(event.detail.target);
+    if (!li || !li.dataset.id) return;
+    htmx.ajax("POST", "/m/" + li.dataset.id + "/react/", {
+      target: li,
+      swap: "outerHTML",
+      values: { emoji: event.detail.emoji }
+    });
+  });
+
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form && form.matches && form.matches("[data-thread-composer]") && event.detail.successful) form.reset();
+  });
+
+  // Messages swapped in by htmx (a reaction, an edit, a thread, older history) get this
+  // viewer's marks and local times like the ones the socket brings.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var fresh = document.querySelectorAll("li.message:not([data-decorated])");
+    if (!fresh.length) return;
+    fresh.forEach(function (li) {
+      decorate(li);
+      localize(li);
+    });
+    relayout();
+  });
 
   // -- history and the "new messages" pill --------------------------------------------------------
 

@@ -38,6 +38,32 @@
       setMemberPanel(panel.hidden);
     } else if (target.closest("[data-close-panel]")) {
       setMemberPanel(false);
+    } else if (target.closest("[data-close-side-panel]")) {
+      closeSidePanel();
+    }
+  });
+
+  // The side panel (a thread, a message's edit history) opens when its content arrives.
+  var sidePanelOpener = null;
+  function closeSidePanel() {
+    var side = document.getElementById("side-panel");
+    if (!side || side.hidden) return;
+    side.hidden = true;
+    side.innerHTML = "";
+    if (sidePanelOpener && document.contains(sidePanelOpener)) sidePanelOpener.focus();
+    sidePanelOpener = null;
+  }
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "side-panel") sidePanelOpener = event.detail.elt;
+  });
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var side = document.getElementById("side-panel");
+    if (event.detail.target !== side) return;
+    side.hidden = false;
+    var heading = side.querySelector("h2");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus();
     }
   });
 
@@ -57,9 +83,12 @@
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     if (document.body.classList.contains("drawer-open")) setDrawer(false);
+    else if (document.querySelector(".emoji-picker:not([hidden])")) return; // the picker closes itself
     else {
+      var side = document.getElementById("side-panel");
       var panel = document.getElementById("member-panel");
-      if (panel && !panel.hidden) setMemberPanel(false);
+      if (side && !side.hidden) closeSidePanel();
+      else if (panel && !panel.hidden) setMemberPanel(false);
     }
   });
 
