@@ -7,6 +7,7 @@ partial (``messaging/_message.html``) these views use for history.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -149,8 +150,18 @@ def message_detail(request: HttpRequest, message_id: int) -> HttpResponse:
 @require_POST
 @_message_or_404
 def message_react(request: HttpRequest, message_id: int) -> HttpResponse:
+    emoji = request.POST.get("emoji", "")
+    return _changed(
+        request,
+        message_id,
+        lambda: changes.reaction_toggle(user=request.user, message_id=message_id, emoji=emoji),
+    )
+
+
+def _changed(request: HttpRequest, message_id: int, change: Callable[[], object]) -> HttpResponse:
+    """Apply a change; answer the message as it now is, or the refusal (400/403/409) as text."""
     try:
-        changes.reaction_toggle(user=request.user, message_id=message_id, emoji=request.POST.get("emoji", ""))
+        change()
     except MessageNotFound:
         raise
     except DomainError as exc:
@@ -166,26 +177,21 @@ def message_edit(request: HttpRequest, message_id: int) -> HttpResponse:
     if request.method == "GET":
         payload = selectors.message_get(user=request.user, message_id=message_id)
         return render(request, "messaging/_message.html", {"m": payload, "editing": True})
-    try:
-        changes.message_edit(actor=request.user, message_id=message_id, body=request.POST.get("body", ""))
-    except MessageNotFound:
-        raise
-    except DomainError as exc:
-        return _refused(exc)
-    return _message_partial(request, message_id)
+    body = request.POST.get("body", "")
+    return _changed(
+        request,
+        message_id,
+        lambda: changes.message_edit(actor=request.user, message_id=message_id, body=body),
+    )
 
 
 @login_required
 @require_POST
 @_message_or_404
 def message_delete(request: HttpRequest, message_id: int) -> HttpResponse:
-    try:
-        changes.message_delete(actor=request.user, message_id=message_id)
-    except MessageNotFound:
-        raise
-    except DomainError as exc:
-        return _refused(exc)
-    return _message_partial(request, message_id)
+    return _changed(
+        request, message_id, lambda: changes.message_delete(actor=request.user, message_id=message_id)
+    )
 
 
 @login_required

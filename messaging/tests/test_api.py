@@ -149,3 +149,81 @@ def test_retry_by_a_removed_member_is_404_like_any_non_member(auth_api, room_of_
     retry = client.post(path, {"body": "before", "client_id": "early"}, format="json")
     assert (retry.status_code, retry.content) == (404, b'{"detail":"Not found.","code":"not_found"}')
     assert Message.objects.count() == 1
+
+
+# --- rich messages over REST ------------------------------------------------------------------
+
+
+@pytest.fixture
+def thread_room(make_user, make_room, auth_api):
+    """(room, ann's client, ben's client, eve's client, ben's message id)."""
+    ann, ben, eve = make_user("ann"), make_user("ben"), make_user("eve")
+    room = make_room(ann, name="General", members=(ben,))
+    ben_client = auth_api(ben)
+    message = ben_client.post(
+        f"/api/rooms/{room.id}/messages/", {"body": "hello *world*"}, format="json"
+    ).json()
+    return room, auth_api(ann), ben_client, auth_api(eve), message["id"]
+
+
+def test_edit_react_reply_and_delete_over_rest(thread_room):
+    room, ann, ben, _, mid = thread_room
+    edited = ben.patch(f"/api/messages/{mid}/", {"body": "hello **there**"}, format="json")
+    assert edited.status_code == 200 and edited.json()["edited_at"]
+    assert "<strong>there</strong>" in edited.json()["body_html"]
+    assert ben.get(f"/api/messages/{mid}/revisions/").json()[0]["body"] == "hello *world*"
+    reacted = ann.post(f"/api/messages/{mid}/reactions/", {"emoji": "🎉"}, format="json").json()
+    assert reacted["added"] is True and reacted["message"]["reactions"][0]["emoji"] == "🎉"
+    reply = ann.post(f"/api/rooms/{room.id}/messages/", {"body": "yes", "reply_to": mid}, format="json")
+    assert reply.status_code == 201 and reply.json()["reply_preview"]["excerpt"] == "hello **there**"
+    thread = ann.get(f"/api/messages/{mid}/thread/").json()
+    assert thread["root"]["reply_count"] == 1 and [r["body"] for r in thread["replies"]] == ["yes"]
+    around = ann.get(f"/api/rooms/{room.id}/messages/", {"around": mid}).json()
+    assert [m["id"] for m in around["results"]] == [mid, reply.json()["id"]]
+    assert ann.patch(f"/api/messages/{mid}/", {"body": "not mine"}, format="json").status_code == 403
+    deleted = ben.delete(f"/api/messages/{mid}/")
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True and deleted.json()["body"] == ""
+    assert ben.patch(f"/api/messages/{mid}/", {"body": "again"}, format="json").status_code == 409
+    assert ann.post(f"/api/messages/{mid}/reactions/", {"emoji": "👍"}, format="json").status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/api/messages/{}/", None),
+        ("patch", "/api/messages/{}/", {"body": "x"}),
+        ("delete", "/api/messages/{}/", None),
+        ("post", "/api/messages/{}/reactions/", {"emoji": "👍"}),
+        ("get", "/api/messages/{}/thread/", None),
+        ("get", "/api/messages/{}/revisions/", None),
+    ],
+)
+def test_a_message_in_a_room_you_are_not_in_answers_like_a_missing_one(thread_room, method, path, data):
+    _, _, _, eve, mid = thread_room
+    foreign = getattr(eve, method)(path.format(mid), data, format="json")
+    missing = getattr(eve, method)(path.format(999_999), data, format="json")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.json() == missing.json()
+    assert Message.objects.get(pk=mid).body == "hello *world*" and not Message.objects.get(pk=mid).reactions
+
+
+def test_replying_elsewhere_or_to_a_room_you_are_not_in(thread_room, make_room, make_user):
+    room, ann, _, eve, mid = thread_room
+    other = make_room(make_user("zed"), name="Other")
+    bad = ann.post(f"/api/rooms/{room.id}/messages/", {"body": "x", "reply_to": 999_999}, format="json")
+    assert bad.status_code == 400 and "reply_to" in bad.json()
+    assert (
+        eve.post(
+            f"/api/rooms/{other.id}/messages/", {"body": "x", "reply_to": mid}, format="json"
+        ).status_code
+        == 404
+    )
+    assert eve.get(f"/api/rooms/{room.id}/messages/", {"around": mid}).status_code == 404
+
+
+@pytest.mark.parametrize("emoji", ["x" * 40, "👍👍", "", "a"])
+def test_bad_reactions_are_refused(thread_room, emoji):
+    _, ann, _, _, mid = thread_room
+    response = ann.post(f"/api/messages/{mid}/reactions/", {"emoji": emoji}, format="json")
+    assert response.status_code == 400
+    assert not Message.objects.get(pk=mid).reactions

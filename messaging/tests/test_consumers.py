@@ -25,7 +25,7 @@ from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import get_hub
 from chatsite.realtime.models import Event
 from conftest import elements
-from messaging import selectors, services
+from messaging import changes, selectors, services
 from messaging.consumers import ChatConsumer
 from messaging.models import Message
 from rooms import services as rooms
@@ -757,3 +757,96 @@ async def test_typing_in_a_room_you_are_not_in_is_the_same_not_found_as_a_send(
     await ws_ann.send_json_to({"type": frame_type, "room": "1"})
     assert (await ws_ann.receive_json_from(timeout=5))["code"] == "invalid_room"
     assert await ws_ben.receive_nothing(timeout=0.2)
+
+
+# --- rich messages over the socket ---------------------------------------------------------
+
+
+async def next_of(ws: WebsocketCommunicator, kind: str) -> dict:
+    while True:
+        frame = await ws.receive_json_from(timeout=5)
+        if frame["type"] == kind:
+            return frame
+
+
+async def test_edit_react_and_delete_frames_reach_every_member(pair):
+    ann, _, room, ws_ann, ws_ben = pair
+    await ws_ben.send_json_to({"type": "message.send", "room": room.id, "body": "draft", "client_id": "b1"})
+    mid = (await next_of(ws_ben, "message.ack"))["message"]["id"]
+    await next_of(ws_ann, "message.new")
+    await ws_ben.send_json_to({"type": "message.edit", "message": mid, "body": "final", "ref": "e1"})
+    result = await next_of(ws_ben, "result")
+    assert result["op"] == "message.edit" and result["ref"] == "e1" and result["message"]["body"] == "final"
+    assert (await next_of(ws_ann, "message.updated"))["message"]["body"] == "final"
+    await ws_ann.send_json_to({"type": "reaction.toggle", "message": mid, "emoji": "👍", "ref": 2})
+    result = await next_of(ws_ann, "result")
+    assert result["added"] is True and result["message"]["reactions"][0]["users"] == [ann.id]
+    assert (await next_of(ws_ben, "message.updated"))["message"]["reactions"][0]["emoji"] == "👍"
+    # Not yours: refused, with the request's ref; the socket stays open.
+    await ws_ann.send_json_to({"type": "message.edit", "message": mid, "body": "hijack", "ref": 3})
+    error = await next_of(ws_ann, "error")
+    assert (error["code"], error["ref"]) == ("forbidden", 3)
+    await ws_ben.send_json_to({"type": "message.delete", "message": mid})
+    tombstone = await next_of(ws_ann, "message.deleted")
+    assert tombstone["message"]["deleted"] is True and tombstone["message"]["body"] == ""
+    await ws_ben.send_json_to({"type": "message.edit", "message": mid, "body": "zombie"})
+    assert (await next_of(ws_ben, "error"))["code"] == "message_deleted"
+    await assert_still_open(ws_ben)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "message.edit", "body": "x"},
+        {"type": "message.delete"},
+        {"type": "reaction.toggle", "emoji": "👍"},
+    ],
+)
+async def test_changes_to_a_message_in_a_room_you_are_not_in_are_not_found(pair, make_user, make_room, frame):
+    _, _, _, ws_ann, _ = pair
+    eve = await db(make_user)("eve")
+    secret = await db(make_room)(eve, name="Secret", kind="private")
+    hidden = await db(services.message_send)(sender=eve, room_id=secret.id, body="mine")
+    answers = []
+    for message_id in (hidden.message.id, 999_999, "x", None):
+        await ws_ann.send_json_to({**frame, "message": message_id})
+        answers.append(await ws_ann.receive_json_from(timeout=5))
+    assert all(
+        a == {"type": "error", "code": "not_found", "detail": "Not found.", "client_id": None}
+        for a in answers
+    )
+    stored = await db(Message.objects.get)(pk=hidden.message.id)
+    assert stored.body == "mine" and stored.deleted_at is None and stored.reactions == []
+
+
+@override_settings(SEND_RATE_LIMIT=1000)
+async def test_a_page_offline_during_edits_reactions_and_a_delete_catches_up_to_the_final_state(pair):
+    """Replayed with since=, the events bring each message to its final state: the edited and
+    reacted one as it ended, the deleted one as a tombstone whose text no replayed frame holds."""
+    ann, ben, room, ws_ann, _ = pair
+    probe = await connect(ann)
+    since = (await hello(probe))["seq"]
+    await probe.disconnect()
+    await ws_ann.disconnect()  # ann is offline from here
+    kept = await db(services.message_send)(sender=ben, room_id=room.id, body="keep me")
+    gone = await db(services.message_send)(sender=ben, room_id=room.id, body="secret words")
+    await db(changes.message_edit)(actor=ben, message_id=kept.message.id, body="kept, edited")
+    await db(changes.reaction_toggle)(user=ben, message_id=kept.message.id, emoji="🎉")
+    await db(changes.message_edit)(actor=ben, message_id=gone.message.id, body="more secret words")
+    await db(changes.message_delete)(actor=ben, message_id=gone.message.id)
+    ws = await connect(ann, f"&since={since}&html=1")
+    await hello(ws)
+    replay = []
+    while (
+        frame := await ws.receive_json_from(timeout=5) if not await ws.receive_nothing(timeout=0.5) else None
+    ):
+        replay.append(frame)
+    final: dict[int, dict] = {}
+    for frame in replay:
+        final[frame["message"]["id"]] = frame["message"]
+    assert final[kept.message.id]["body"] == "kept, edited"
+    assert final[kept.message.id]["reactions"][0]["emoji"] == "🎉"
+    assert final[gone.message.id]["deleted"] is True
+    assert "secret" not in json.dumps(replay)
+    assert [f["seq"] for f in replay] == sorted({f["seq"] for f in replay})  # once each, in order
+    await ws.disconnect()

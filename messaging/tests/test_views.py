@@ -182,3 +182,62 @@ def test_user_text_is_bidi_isolated(logged_in, owner, room):
         assert re.search(rf'class="{css_class}" dir="auto"', html), css_class
     assert re.search(r'<h1 id="room-title" dir="auto"', html)
     assert "\u202eevil override" in html
+
+
+# --- one message on the page: react, edit, delete, thread, history, jump ---------------------
+
+
+def test_react_edit_and_delete_from_the_page_answer_the_message_in_its_new_state(logged_in, owner, room):
+    mid = message_send(sender=owner, room_id=room.id, body="draft").message.id
+    client = logged_in(owner)
+    reacted = client.post(f"/m/{mid}/react/", {"emoji": "🎉"}, **HTMX)
+    assert reacted.status_code == 200 and 'class="reaction"' in reacted.content.decode()
+    form = client.get(f"/m/{mid}/edit/", **HTMX).content.decode()
+    assert 'class="edit-form"' in form and ">draft</textarea>" in form
+    edited = client.post(f"/m/{mid}/edit/", {"body": "final *words*"}, **HTMX).content.decode()
+    assert "<em>words</em>" in edited and "(edited)" in edited
+    revisions = client.get(f"/m/{mid}/revisions/", **HTMX).content.decode()
+    assert "draft" in revisions
+    assert client.post(f"/m/{mid}/edit/", {"body": "  "}, **HTMX).status_code == 400
+    deleted = client.post(f"/m/{mid}/delete/", **HTMX).content.decode()
+    assert "Message deleted" in deleted and "final" not in deleted
+    assert client.post(f"/m/{mid}/react/", {"emoji": "👍"}, **HTMX).status_code == 409
+
+
+def test_thread_panel_and_reply_from_the_composer(logged_in, owner, room):
+    mid = message_send(sender=owner, room_id=room.id, body="question").message.id
+    client = logged_in(owner)
+    client.post(f"/r/{room.id}/send/", {"body": "answer", "reply_to": mid}, **HTMX)
+    panel = client.get(f"/m/{mid}/thread/", **HTMX).content.decode()
+    assert panel.count('<li class="message') == 2 and 'id="thread-msg-' in panel and 'name="reply_to"' in panel
+    page = client.get(f"/r/{room.id}/").content.decode()
+    assert "1 reply" in page and 'class="reply-quote"' in page
+    bad = client.post(f"/r/{room.id}/send/", {"body": "x", "reply_to": MISSING}, **HTMX)
+    assert bad.status_code == 400
+
+
+def test_a_room_opens_around_a_message(logged_in, owner, room):
+    ids = fill(room, owner, 120)
+    html = logged_in(owner).get(f"/r/{room.id}/", {"around": ids[60]}).content.decode()
+    shown = [int(i) for i in re.findall(r'id="msg-(\d+)"', html)]
+    assert ids[60] in shown and shown[0] < ids[60] < shown[-1]
+    assert "history-newer" in html and "history-more" in html
+    newer = logged_in(owner).get(f"/r/{room.id}/history/", {"after": shown[-1]}, **HTMX).content.decode()
+    assert [int(i) for i in re.findall(r'id="msg-(\d+)"', newer)][0] == shown[-1] + 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/m/{}/"), ("post", "/m/{}/react/"), ("get", "/m/{}/edit/"), ("post", "/m/{}/edit/"),
+     ("post", "/m/{}/delete/"), ("get", "/m/{}/thread/"), ("get", "/m/{}/revisions/")],
+)  # fmt: skip
+def test_a_message_in_a_room_you_are_not_in_is_a_404_like_a_missing_one(
+    logged_in, owner, room, make_user, method, path
+):
+    mid = message_send(sender=owner, room_id=room.id, body="private").message.id
+    client = logged_in(make_user("eve"))
+    foreign = getattr(client, method)(path.format(mid), {"emoji": "👍", "body": "x"}, **HTMX)
+    missing = getattr(client, method)(path.format(MISSING), {"emoji": "👍", "body": "x"}, **HTMX)
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.content == missing.content
+    assert Message.objects.get(pk=mid).body == "private"
