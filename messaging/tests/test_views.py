@@ -209,7 +209,9 @@ def test_thread_panel_and_reply_from_the_composer(logged_in, owner, room):
     client = logged_in(owner)
     client.post(f"/r/{room.id}/send/", {"body": "answer", "reply_to": mid}, **HTMX)
     panel = client.get(f"/m/{mid}/thread/", **HTMX).content.decode()
-    assert panel.count('<li class="message') == 2 and 'id="thread-msg-' in panel and 'name="reply_to"' in panel
+    assert (
+        panel.count('<li class="message') == 2 and 'id="thread-msg-' in panel and 'name="reply_to"' in panel
+    )
     page = client.get(f"/r/{room.id}/").content.decode()
     assert "1 reply" in page and 'class="reply-quote"' in page
     bad = client.post(f"/r/{room.id}/send/", {"body": "x", "reply_to": MISSING}, **HTMX)
@@ -223,7 +225,7 @@ def test_a_room_opens_around_a_message(logged_in, owner, room):
     assert ids[60] in shown and shown[0] < ids[60] < shown[-1]
     assert "history-newer" in html and "history-more" in html
     newer = logged_in(owner).get(f"/r/{room.id}/history/", {"after": shown[-1]}, **HTMX).content.decode()
-    assert [int(i) for i in re.findall(r'id="msg-(\d+)"', newer)][0] == shown[-1] + 1
+    assert next(int(i) for i in re.findall(r'id="msg-(\d+)"', newer)) == shown[-1] + 1
 
 
 @pytest.mark.parametrize(
