@@ -79,7 +79,7 @@ def message_edit(*, actor: User, message_id: object, body: object) -> Message:
     message.body, message.body_html, message.edited_at = text, mentions.html, now
     message.mentions, message.mentions_room = mentions.user_ids, mentions.room
     message.save(update_fields=["body", "body_html", "edited_at", "mentions", "mentions_room"])
-    events_record_many([message_event(kinds.MESSAGE_UPDATED, message)])
+    events_record_many([message_event(kinds.MESSAGE_UPDATED, message), *_replies_updated(message)])
     return message
 
 
@@ -103,8 +103,21 @@ def message_delete(*, actor: User, message_id: object) -> Message:
     MessageRevision.objects.filter(message=message).delete()
     Reaction.objects.filter(message=message).delete()
     _redact_log(message)
-    events_record_many([message_event(kinds.MESSAGE_DELETED, message)])
+    events_record_many([message_event(kinds.MESSAGE_DELETED, message), *_replies_updated(message)])
     return message
+
+
+REPLIES_REFRESHED_MAX = 200
+
+
+def _replies_updated(message: Message) -> list[Event]:
+    """``message.updated`` for the (latest REPLIES_REFRESHED_MAX) replies to a changed message:
+    their preview of it shows what it now says, on open pages and in catch-up."""
+    replies = Message.objects.select_related("sender").filter(reply_to=message).order_by("-id")
+    return [
+        message_event(kinds.MESSAGE_UPDATED, reply, parent=message)
+        for reply in reversed(replies[:REPLIES_REFRESHED_MAX])
+    ]
 
 
 def _redact_log(message: Message) -> None:

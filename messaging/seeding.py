@@ -30,9 +30,9 @@ from accounts.models import User
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_new, publication_order
 from chatsite.realtime.models import Event
-from messaging import services
+from messaging import changes, services
 from messaging.markdown import render_html
-from messaging.models import Message
+from messaging.models import Message, Reaction
 from messaging.serialization import message_payload
 from rooms import services as room_services
 from rooms.models import Membership, Room
@@ -419,6 +419,7 @@ def seed_demo(*, users: int = 6, password: str = DEMO_PASSWORD) -> SeedSummary:
                 sender=people[who], room_id=room.id, body=body, client_id=f"demo-{key}-{n}"
             )
             written += int(result.created)
+    written += _demo_rich_messages(people=people, room=general)
     return SeedSummary(
         users=len(people),
         rooms=[general, random_room, private],
@@ -426,3 +427,44 @@ def seed_demo(*, users: int = 6, password: str = DEMO_PASSWORD) -> SeedSummary:
         memberships_created=0,
         messages_created=written,
     )
+
+
+def _demo_rich_messages(*, people: Sequence[User], room: Room) -> int:
+    """What a lively room shows, through the services and idempotent: a reply (a thread), Markdown
+    with a mention and a link, reactions, an edited message and a deleted one."""
+
+    def sent(n: int) -> Message:
+        return Message.objects.get(
+            client_id=f"demo-general-{n}", sender=people[DEMO_CHATTER["general"][n][0]]
+        )
+
+    written = 0
+    review = sent(3)
+    for client_id, who, body, reply_to in (
+        ("demo-rich-reply", 2, "I can take it after standup.", review.id),
+        ("demo-rich-reply-2", 3, "Thanks! It's the *search* branch.", review.id),
+        (
+            "demo-rich-markdown",
+            0,
+            f"**Release notes** are drafted: @{people[1].username} can you check the `deploy` step?\n"
+            "- new room list\n- faster history\n\nhttps://example.com/release-notes",
+            None,
+        ),
+        ("demo-rich-oops", 5, "oops, wrong room", None),
+    ):
+        result = services.message_send(
+            sender=people[who], room_id=room.id, body=body, client_id=client_id, reply_to=reply_to
+        )
+        written += int(result.created)
+    for who, emoji, message in ((1, "👍", review), (2, "👍", review), (4, "🎉", sent(5)), (0, "❤️", sent(1))):
+        if not Reaction.objects.filter(message=message, user=people[who], emoji=emoji).exists():
+            changes.reaction_toggle(user=people[who], message_id=message.id, emoji=emoji)
+    tests_green = sent(5)
+    if tests_green.edited_at is None:
+        changes.message_edit(
+            actor=people[4], message_id=tests_green.id, body="Tests are green on main (all of them)."
+        )
+    oops = Message.objects.get(client_id="demo-rich-oops", sender=people[5])
+    if oops.deleted_at is None:
+        changes.message_delete(actor=people[5], message_id=oops.id)
+    return written

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from messaging.markdown import render_plain
 from messaging.models import Message
 
 PREVIEW_CHARS = 120
@@ -52,7 +53,7 @@ def reply_preview_from_row(row: dict[str, Any] | None, reply_to_id: int) -> dict
     if row is None:
         return {"id": reply_to_id, "sender": None, "excerpt": "", "deleted": True}
     deleted = row["deleted_at"] is not None
-    body = "" if deleted else " ".join(row["body"].split())
+    body = "" if deleted else " ".join(render_plain(row["body"]).split())
     excerpt = body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
     return {"id": row["id"], "sender": _sender(row), "excerpt": excerpt, "deleted": deleted}
 

@@ -286,11 +286,10 @@ def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainErr
     return out
 
 
-def message_event(kind: kinds.EventKind, message: Message) -> Event:
+def message_event(kind: kinds.EventKind, message: Message, parent: Message | None = None) -> Event:
     """An (unsaved) event carrying the message's current payload. ``sender`` must be loaded."""
-    return event_new(
-        kind, room_id=message.room_id, payload={"message": message_payload(message)}, object_id=message.id
-    )
+    payload = {"message": message_payload(message, parent=parent)}
+    return event_new(kind, room_id=message.room_id, payload=payload, object_id=message.id)
 
 
 # --- mentions --------------------------------------------------------------------------------

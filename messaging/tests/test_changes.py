@@ -110,7 +110,11 @@ def test_delete_leaves_a_tombstone_and_no_copy_of_the_text(chat, django_capture_
     )
     # Gone from every stored event: its own, and the reply's preview of it.
     assert "secret second version" not in stored_text() and "first words" not in stored_text()
-    assert scheduled_broadcasts(callbacks) == [("events_published", "message.deleted", None)]
+    # The tombstone, and the reply's new preview of it: one broadcast, in seq order.
+    assert scheduled_broadcasts(callbacks) == [
+        ("events_published", "message.deleted", None),
+        ("events_published", "message.updated", None),
+    ]
     replayed = Event.objects.filter(object_id=reply.id).first().payload["message"]
     assert replayed["reply_preview"] == {
         "id": message.id,
@@ -259,3 +263,16 @@ def test_markdown_is_rendered_once_and_sanitised(chat):
     assert "<strong>bold</strong>" in html
     assert not any(tag == "img" or "javascript" in (attrs.get("href") or "") for tag, attrs in elements(html))
     assert 'href="https://example.com"' in html and 'rel="noopener noreferrer nofollow ugc"' in html
+
+
+def test_replies_show_what_their_parent_now_says(chat, django_capture_on_commit_callbacks):
+    room, ann, ben, _, message = chat
+    reply = services.message_send(sender=ann, room_id=room.id, body="agreed", reply_to=message.id).message
+    with django_capture_on_commit_callbacks() as callbacks:
+        changes.message_edit(actor=ben, message_id=message.id, body="second *thoughts*")
+    assert [t for _, t, _ in scheduled_broadcasts(callbacks)] == ["message.updated", "message.updated"]
+    latest = Event.objects.filter(object_id=reply.id).order_by("-seq").first()
+    assert latest.payload["message"]["reply_preview"]["excerpt"] == "second thoughts"
+    changes.message_delete(actor=ben, message_id=message.id)
+    latest = Event.objects.filter(object_id=reply.id).order_by("-seq").first()
+    assert latest.payload["message"]["reply_preview"]["deleted"] is True

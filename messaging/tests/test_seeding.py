@@ -139,6 +139,12 @@ def test_demo_is_lively_and_idempotent():
     for room in Room.objects.all():
         assert room.messages.exists()
         assert room.last_activity_at is not None
+    # The rich side of a room: a thread, Markdown with a mention, reactions, an edit, a tombstone.
+    assert Message.objects.filter(reply_count=2).exists()
+    assert any(m.mentions for m in Message.objects.filter(body_html__contains="<strong>"))
+    assert Message.objects.exclude(reactions=[]).count() >= 3
+    assert Message.objects.filter(edited_at__isnull=False).exists()
+    assert Message.objects.filter(deleted_at__isnull=False, body="").exists()
     counts = (Message.objects.count(), Event.objects.count(), Membership.objects.count())
     call_command("seed_chat", "--demo", stdout=StringIO())
     assert (Message.objects.count(), Event.objects.count(), Membership.objects.count()) == counts

@@ -453,6 +453,7 @@
       if (send({ type: "typing.start", room: roomId })) lastTypingSent = now;
     });
     composer.addEventListener("keydown", function (event) {
+      if (mentionKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.target.tagName === "TEXTAREA") {
         event.preventDefault();
         submitComposer();
@@ -586,6 +587,111 @@
     });
     relayout();
   });
+
+  // -- @mention autocomplete -------------------------------------------------------------------
+  // Typing "@" and the start of a name lists the room's members (read once from the REST API);
+  // arrows move, Enter or Tab inserts "@username ", Escape closes. The textarea is a combobox.
+
+  var mentionList = document.getElementById("mention-list");
+  var mentionTextarea = composer && composer.querySelector("textarea");
+  var members = null; // [{username, display_name}] of this room, once loaded
+  var choices = [];
+  var chosen = 0;
+
+  function mentionQuery() {
+    var text = mentionTextarea.value.slice(0, mentionTextarea.selectionStart);
+    var match = /(^|\s)@([A-Za-z0-9_.-]{0,32})$/.exec(text);
+    return match ? match[2].toLowerCase() : null;
+  }
+
+  var membersLoading = false;
+
+  function loadMembers(then) {
+    if (members) return then();
+    if (membersLoading) return; // its own callback shows the list for the query typed by then
+    membersLoading = true;
+    fetch("/api/rooms/" + roomId + "/members/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : [];
+      })
+      .then(function (list) {
+        members = list.map(function (m) {
+          return { username: m.username, name: m.display_name || m.username };
+        });
+        members.push({ username: "room", name: "everyone in this room" });
+        then();
+      });
+  }
+
+  function showMentions() {
+    if (mentionQuery() === null || !mentionList) return hideMentions();
+    loadMembers(function () {
+      var query = mentionQuery(); // what is typed now, not when the list was asked for
+      if (query === null) return hideMentions();
+      choices = members
+        .filter(function (m) {
+          return m.username.toLowerCase().indexOf(query) === 0 || m.name.toLowerCase().indexOf(query) === 0;
+        })
+        .slice(0, 8);
+      if (!choices.length) return hideMentions();
+      chosen = Math.min(chosen, choices.length - 1);
+      mentionList.textContent = "";
+      choices.forEach(function (m, index) {
+        var option = document.createElement("li");
+        option.id = "mention-option-" + index;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", String(index === chosen));
+        option.textContent = "@" + m.username + (m.name !== m.username ? " · " + m.name : "");
+        option.addEventListener("mousedown", function (event) {
+          event.preventDefault(); // keep the textarea's focus
+          insertMention(m.username);
+        });
+        mentionList.appendChild(option);
+      });
+      mentionList.hidden = false;
+      mentionTextarea.setAttribute("aria-expanded", "true");
+      mentionTextarea.setAttribute("aria-activedescendant", "mention-option-" + chosen);
+    });
+  }
+
+  function hideMentions() {
+    if (!mentionList || mentionList.hidden) return;
+    mentionList.hidden = true;
+    chosen = 0;
+    mentionTextarea.setAttribute("aria-expanded", "false");
+    mentionTextarea.removeAttribute("aria-activedescendant");
+  }
+
+  function insertMention(username) {
+    var caret = mentionTextarea.selectionStart;
+    var before = mentionTextarea.value.slice(0, caret).replace(/@[A-Za-z0-9_.-]*$/, "@" + username + " ");
+    mentionTextarea.value = before + mentionTextarea.value.slice(caret);
+    mentionTextarea.selectionStart = mentionTextarea.selectionEnd = before.length;
+    hideMentions();
+    mentionTextarea.focus();
+  }
+
+  function mentionKey(event) {
+    if (!mentionList || mentionList.hidden || event.target !== mentionTextarea) return false;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      chosen = (chosen + (event.key === "ArrowDown" ? 1 : choices.length - 1)) % choices.length;
+      showMentions();
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      insertMention(choices[chosen].username);
+    } else if (event.key === "Escape") {
+      hideMentions();
+    } else {
+      return false;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    return true;
+  }
+
+  if (mentionTextarea && mentionList) {
+    mentionTextarea.addEventListener("input", showMentions);
+    mentionTextarea.addEventListener("blur", hideMentions);
+  }
 
   // -- history and the "new messages" pill --------------------------------------------------------
 
