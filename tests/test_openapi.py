@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.models import User
 from conftest import PASSWORD
+from messaging.services import message_send
 from rooms import services
 from rooms.models import Membership, Room
 
@@ -99,6 +100,10 @@ class World:
         if isinstance(params.get("user_id"), int):
             users = [self.bob, self.carol, self.me]
             params["user_id"] = pick(params["user_id"], [u.id for u in users] + [params["user_id"]])
+        if isinstance(params.get("message_id"), int):
+            # A fresh message of mine for each request: an earlier one may have been deleted.
+            fresh = message_send(sender=self.me, room_id=self.home.id, body="aimed at").message
+            params["message_id"] = pick(params["message_id"], [fresh.id, fresh.id, params["message_id"]])
         body = case.body
         if not isinstance(body, dict):
             return
@@ -113,6 +118,8 @@ class World:
         if isinstance(body.get("usernames"), list) and body["usernames"]:
             others = [[self.bob.username], [self.carol.username]]
             body["usernames"] = pick(body["usernames"], [*others, body["usernames"]])
+        if operation == "POST /api/messages/{message_id}/reactions/" and isinstance(body.get("emoji"), str):
+            body["emoji"] = pick(body["emoji"], ["👍", body["emoji"]])
         if isinstance(body.get("refresh"), str):
             body["refresh"] = pick(body["refresh"], [str(RefreshToken.for_user(self.me)), body["refresh"]])
 
@@ -144,7 +151,8 @@ def exercise(operation: schemathesis.APIOperation, mode: GenerationMode, world: 
     run()
 
 
-def test_every_response_is_documented(start_server, world, subtests):
+def test_every_response_is_documented(start_server, world, subtests, settings):
+    settings.SEND_RATE_LIMIT = 1_000_000  # the messages aim() writes from this process
     # A send budget no generated burst exhausts; log-in throttling stays as configured, so 429
     # answers from the token endpoint are exercised (and must be documented).
     server = start_server(extra_env={"SEND_RATE_LIMIT": "1000000"})
