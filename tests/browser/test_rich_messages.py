@@ -91,8 +91,12 @@ def test_two_people_edit_react_reply_mention_and_delete_live_and_a_third_catches
     composer.press("Enter")  # picks the member, does not send
     expect(composer).to_have_value("Hello **team**, @bob ")
     composer.press_sequentially("please look at `deploy`")
+    # Typing travels the ephemeral lane: shown to the others, never to the typist.
+    expect(bob.locator("#typing-indicator")).to_have_text("Alice Liddell is typing…")
+    expect(alice.locator("#typing-indicator")).to_have_text("")
     composer.press("Enter")
     mention = message(bob, "Hello team")
+    expect(bob.locator("#typing-indicator")).to_have_text("")  # her message ended it
     expect(mention.locator("strong")).to_have_text("team")
     expect(mention.locator(".mention")).to_have_class(re.compile(r"\bme\b"))
     expect(mention).to_have_class(re.compile("mentions-me"))
