@@ -18,6 +18,15 @@ $(VENV)/.deps-dev: $(VENV)/.deps-run requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# axe-core for the browser tests (package.json, pinned by package-lock.json). Reinstalled when the
+# lock file changes or axe-core is gone; the empty rule makes a missing axe.min.js count as changed.
+node_modules/.installed: package.json package-lock.json node_modules/axe-core/axe.min.js
+	scripts/ensure-npm.sh
+	npm ci --no-audit --no-fund
+	touch $@
+
+node_modules/axe-core/axe.min.js:
+
 ## run: venv, install, migrate, seed a demo, serve on http://$(HOST):$(PORT) (SQLite + in-memory layer)
 run: $(VENV)/.deps-run
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
@@ -26,7 +35,7 @@ run: $(VENV)/.deps-run
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: the whole suite on SQLite + in-memory layer, then on PostgreSQL + Redis
-test: $(VENV)/.deps-dev
+test: $(VENV)/.deps-dev node_modules/.installed
 	scripts/ensure-chromium.sh
 	scripts/run-tests.sh
 
@@ -49,4 +58,4 @@ format: $(VENV)/.deps-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3* test-artifacts staticfiles .pytest_cache
+	rm -rf $(VENV) node_modules db.sqlite3* test-artifacts staticfiles .pytest_cache

@@ -230,33 +230,44 @@ class ServerProcess:
                 self.kill()
 
 
+def launch_server(server: str = "uvicorn", extra_env: dict[str, str] | None = None) -> ServerProcess:
+    """One real server process on a free port, serving this test run's database; the caller stops
+    it. Tests use the ``start_server`` fixture; this is for fixtures of a wider scope."""
+    port = free_port()
+    log = ARTIFACTS / f"server-{port}.log"
+    if server == "daphne":
+        cmd = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "chatsite.asgi:application",
+        ]
+    else:
+        cmd = serve.command(port=port)
+    env = server_env() | (extra_env or {})
+    handle = log.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    server_proc = ServerProcess(port, proc, log)
+    try:
+        wait_for_port(port, proc)
+    except BaseException:
+        server_proc.stop()
+        raise
+    return server_proc
+
+
 @pytest.fixture
 def start_server(transactional_db) -> Iterator[Callable[..., ServerProcess]]:
     """Start real server processes: ``start_server(server="uvicorn"|"daphne")``."""
     started: list[ServerProcess] = []
 
     def start(server: str = "uvicorn", extra_env: dict[str, str] | None = None) -> ServerProcess:
-        port = free_port()
-        log = ARTIFACTS / f"server-{port}.log"
-        if server == "daphne":
-            cmd = [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatsite.asgi:application",
-            ]
-        else:
-            cmd = serve.command(port=port)
-        env = server_env() | (extra_env or {})
-        handle = log.open("wb")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        server_proc = ServerProcess(port, proc, log)
+        server_proc = launch_server(server, extra_env)
         started.append(server_proc)
-        wait_for_port(port, proc)
         return server_proc
 
     yield start

@@ -11,8 +11,13 @@ urlpatterns = [
     path("api/", include("rooms.api_urls")),
     path("api/", include("messaging.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    # The split view serves Swagger UI's init script as a file, so the CSP needs no inline script.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's init script as a file, so the CSP needs no inline script;
+    # its page is drf-spectacular's with a language and colour fixes (templates/api/).
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     # Last of the API: a path no route above matched (a room id that is not a number) answers the
     # documented JSON 404. Only paths ending in "/", so APPEND_SLASH still redirects "/api/rooms".

@@ -130,9 +130,16 @@ def _message_or_404(view):
     return wrapper
 
 
+def _prefix(request: HttpRequest) -> str:
+    """The id prefix of the copy being replaced (htmx names it in HX-Target): a message in the
+    thread panel (messaging/_thread.html) answers as the panel's copy, ``thread-msg-…``, so the
+    page never holds two elements with one id."""
+    return "thread-" if (request.headers.get("HX-Target") or "").startswith("thread-") else ""
+
+
 def _message_partial(request: HttpRequest, message_id: int) -> HttpResponse:
     payload = selectors.message_get(user=request.user, message_id=message_id)
-    return render(request, "messaging/_message.html", {"m": payload})
+    return render(request, "messaging/_message.html", {"m": payload, "prefix": _prefix(request)})
 
 
 def _refused(exc: DomainError) -> HttpResponse:
@@ -176,7 +183,8 @@ def message_edit(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the inline edit form (in place of the body); POST: save, answer the message."""
     if request.method == "GET":
         payload = selectors.message_get(user=request.user, message_id=message_id)
-        return render(request, "messaging/_message.html", {"m": payload, "editing": True})
+        context = {"m": payload, "editing": True, "prefix": _prefix(request)}
+        return render(request, "messaging/_message.html", context)
     body = request.POST.get("body", "")
     return _changed(
         request,

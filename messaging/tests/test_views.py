@@ -218,6 +218,24 @@ def test_thread_panel_and_reply_from_the_composer(logged_in, owner, room):
     assert bad.status_code == 400
 
 
+def test_a_message_swapped_in_the_thread_panel_answers_as_the_panels_copy(logged_in, owner, room):
+    """htmx names its target (HX-Target): the thread panel's copy of a message is replaced by
+    markup with the panel's ids, never by a second element with the conversation's ids."""
+    mid = message_send(sender=owner, room_id=room.id, body="question").message.id
+    client = logged_in(owner)
+    in_thread = {**HTMX, "HTTP_HX_TARGET": f"thread-msg-{mid}"}
+    for answer in (
+        client.post(f"/m/{mid}/react/", {"emoji": "🎉"}, **in_thread),
+        client.get(f"/m/{mid}/edit/", **in_thread),
+        client.get(f"/m/{mid}/", **in_thread),
+    ):
+        ids = [attrs["id"] for _, attrs in elements(answer.content.decode()) if attrs.get("id")]
+        assert ids and all(i.startswith("thread-") for i in ids), ids
+    in_conversation = {**HTMX, "HTTP_HX_TARGET": f"msg-{mid}"}
+    form = client.get(f"/m/{mid}/edit/", **in_conversation).content.decode()
+    assert f'id="msg-{mid}"' in form and f'id="edit-{mid}"' in form and "autofocus" in form
+
+
 def test_a_room_opens_around_a_message(logged_in, owner, room):
     ids = fill(room, owner, 120)
     html = logged_in(owner).get(f"/r/{room.id}/", {"around": ids[60]}).content.decode()

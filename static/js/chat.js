@@ -74,8 +74,7 @@
       var key = dayKey(d);
       if (!prev || prev.key !== key) {
         var sep = document.createElement("li");
-        sep.className = "day-separator";
-        sep.setAttribute("role", "separator");
+        sep.className = "day-separator"; // a list item ("Today"): an <ol> holds list items only
         var label = document.createElement("span");
         label.textContent = dayLabel(d);
         sep.appendChild(label);

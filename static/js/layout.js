@@ -1,5 +1,6 @@
-// Page chrome: the sidebar drawer (narrow screens), the theme toggle, the member panel, and
-// the DM picker. No inline handlers anywhere: the CSP allows scripts from files only.
+// Page chrome: the sidebar drawer (narrow screens), the theme toggle, the member panel, the DM
+// picker, and where keyboard focus goes when htmx replaces what had it. No inline handlers
+// anywhere: the CSP allows scripts from files only.
 (function () {
   "use strict";
 
@@ -66,6 +67,40 @@
       heading.focus();
     }
   });
+
+  // A message replaced while it had focus (a reaction or an edit through htmx, or the same
+  // change arriving live) keeps the keyboard's place: focus goes to the control with the same
+  // data-focus-key in the new copy (messaging/_message.html), else to the message itself; the
+  // edit form's [autofocus] then takes it on to the text. Without this, focus falls to <body>.
+  var lastFocus = null; // {el, id of its message, key}
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    var li = el instanceof Element ? el.closest("li.message[id]") : null;
+    lastFocus = li ? { el: el, id: li.id, key: el.getAttribute("data-focus-key") } : null;
+  });
+  document.addEventListener("focusout", function (event) {
+    // Focus left for nothing (a click on text): forget it, unless its element was removed.
+    var el = event.target;
+    setTimeout(function () {
+      if (lastFocus && lastFocus.el === el && el.isConnected && document.activeElement !== el) lastFocus = null;
+    });
+  });
+  new MutationObserver(function () {
+    if (!lastFocus || lastFocus.el.isConnected) return;
+    var was = lastFocus;
+    lastFocus = null;
+    var li = document.getElementById(was.id);
+    if (!li || (document.activeElement && document.activeElement !== document.body)) return;
+    var controls = li.querySelectorAll("[data-focus-key]");
+    for (var i = 0; was.key && i < controls.length; i++) {
+      if (controls[i].getAttribute("data-focus-key") === was.key) {
+        controls[i].focus();
+        return;
+      }
+    }
+    li.setAttribute("tabindex", "-1");
+    li.focus();
+  }).observe(document.body, { childList: true, subtree: true });
 
   // Keyboard users land in the member panel once its content has arrived.
   document.body.addEventListener("htmx:afterSwap", function (event) {

@@ -32,6 +32,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# axe-core from npm (package.json / package-lock.json; `make test` runs `npm ci`).
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.0, 2.1 and 2.2, levels A and AA; what fails the check is a serious or critical finding.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+AXE_FAILING_IMPACTS = ("serious", "critical")
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 740}
 
@@ -75,6 +80,50 @@ def require_chromium(path: str = CHROMIUM, environ: Mapping[str, str] = os.envir
     pytest.skip(reason)
 
 
+def require_axe(path: Path = AXE_JS, environ: Mapping[str, str] = os.environ) -> None:
+    """Skip without node_modules/axe-core (fail under CI=true), as for the browser itself."""
+    if path.exists():
+        return
+    reason = f"needs {path.relative_to(ROOT)} (npm ci; make test installs it)"
+    if environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def axe_serious(page: Any, context: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's serious and critical WCAG A/AA violations on the page (in ``context``, a CSS
+    selector, or the whole document).
+
+    axe is evaluated through DevTools (page.evaluate), not added as a <script>: the page keeps
+    its Content-Security-Policy (script-src 'self' refuses an inline script tag), so what is
+    checked is exactly the page people get, and a CSP violation still shows in PageErrors.
+    """
+    require_axe()
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate("() => {\n" + AXE_JS.read_text(encoding="utf-8") + "\n}")
+    results = page.evaluate(
+        "([context, tags]) => axe.run(context || document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        [context, AXE_TAGS],
+    )
+    return [v for v in results["violations"] if v["impact"] in AXE_FAILING_IMPACTS]
+
+
+def describe_violations(violations: list[dict[str, Any]], nodes: int = 10) -> str:
+    """One paragraph per rule: its id, impact and help, then each element and why it fails."""
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} — {v['helpUrl']}")
+        for node in v["nodes"][:nodes]:
+            lines.append(f"  {' > '.join(map(str, node['target']))}")
+            lines.append(f"    {node['html'][:200]}")
+            summary = (node.get("failureSummary") or "").replace("\n", " ").strip()
+            if summary:
+                lines.append(f"    {summary[:300]}")
+        if len(v["nodes"]) > nodes:
+            lines.append(f"  … and {len(v['nodes']) - nodes} more")
+    return "\n".join(lines)
+
+
 @pytest.fixture
 def page_errors() -> PageErrors:
     return PageErrors()
@@ -106,11 +155,7 @@ def open_as(page_errors) -> Iterator[Callable[..., object]]:
         contexts.append(context)
         page = context.new_page()
         page_errors.watch(page)
-        page.goto(f"{server.url}/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{server.url}/")
+        log_in(page, server, username)
         return page
 
     yield open_page
@@ -119,6 +164,15 @@ def open_as(page_errors) -> Iterator[Callable[..., object]]:
     if running:
         running["browser"].close()
         running["playwright"].stop()
+
+
+def log_in(page: Any, server: ServerProcess, username: str) -> None:
+    """Log in through the login form; the page ends on the home page."""
+    page.goto(f"{server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server.url}/")
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import require_chromium
+from tests.browser.conftest import require_axe, require_chromium
 
 FAILED, SKIPPED = pytest.fail.Exception, pytest.skip.Exception
 
@@ -32,3 +32,19 @@ def test_present_chromium_is_used(tmp_path, environ):
     browser = tmp_path / "chromium"
     browser.write_text("")
     assert outcome(str(browser), environ) == (None, "")
+
+
+def axe_outcome(path, environ: dict[str, str]) -> tuple[type | None, str]:
+    try:
+        require_axe(path, environ)
+    except (FAILED, SKIPPED) as exc:
+        return type(exc), str(exc)
+    return None, ""
+
+
+@pytest.mark.parametrize(("environ", "kind"), [({"CI": "true"}, FAILED), ({}, SKIPPED)])
+def test_missing_axe_core_fails_under_ci_and_skips_outside(environ, kind):
+    from conftest import ROOT
+
+    found, reason = axe_outcome(ROOT / "node_modules" / "no-such-package" / "axe.min.js", environ)
+    assert found is kind and "npm ci" in reason

@@ -19,7 +19,14 @@ from playwright.sync_api import expect
 
 from chatsite.middleware import content_security_policy
 from conftest import ROOT
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, require_chromium
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    axe_serious,
+    describe_violations,
+    require_chromium,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -239,21 +246,13 @@ def test_data_that_fails_to_load_is_said_and_fetched_again_on_the_next_open(open
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 def test_axe_finds_no_serious_problems_in_either_theme(open_page, page_errors, color_scheme):
-    from axe_playwright_python.sync_playwright import Axe
-
     page, _ = open_page(color_scheme)
     open_with_keyboard(page)
-    axe = Axe()
     # A category with a focused emoji, search results, and the (text) "nothing found" state.
     for query in ("", "face", "zzzz"):
         page.get_by_role("searchbox", name="Search emoji").fill(query)
         if query != "zzzz":
             grid_item(page, "grinning face").focus()
-        violations = axe.run(page).response["violations"]
-        serious = [
-            (v["id"], v["impact"], [node["html"][:120] for node in v["nodes"][:3]])
-            for v in violations
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert serious == [], serious
+        violations = axe_serious(page)
+        assert not violations, f"search {query!r}: axe found\n{describe_violations(violations)}"
     assert not page_errors.errors
