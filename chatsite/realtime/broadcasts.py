@@ -102,7 +102,7 @@ class _Publisher:
 
     Why not ``async_to_sync``: called from a worker thread, it runs the send on the server's
     main event loop, where it queues behind the fan-out writes that loop is busy with, while
-    the caller holds the publication lock (``messaging.events``) and so blocks every writer in
+    the caller holds the publication lock (``chatsite.realtime.events``) and so blocks every writer in
     the cluster. On its own loop the send costs one Redis round trip.
     """
 

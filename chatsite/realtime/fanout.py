@@ -11,7 +11,7 @@ connect) and kept current by membership events, which the hub applies to the reg
 pass: a user who joins starts receiving the room at once; one who leaves or is removed gets
 that event and nothing after it.
 
-Every event reaches every hub, in ``seq`` order (``messaging.events``), so a hub can tell when
+Every event reaches every hub, in ``seq`` order (``chatsite.realtime.events``), so a hub can tell when
 one did not arrive: a publish that failed after its commit, or a message the layer dropped.
 It then reads the missing events from the database and delivers them before the one that
 revealed the gap; when the stream is quiet it checks the latest recorded ``seq`` every
