@@ -201,6 +201,8 @@ def test_a_dm_started_from_username_search_works(start_server, open_as, page_err
     bob_page = open_as(server, "bob")
     alice_page = open_as(server, "alice")
     alice_page.get_by_role("link", name="New message").click()
+    alice_page.wait_for_url(re.compile(r"/dm/new/$"))
+    alice_page.wait_for_load_state()  # htmx has bound the search field (a deferred script)
     alice_page.get_by_label("Username").fill("bo")
     alice_page.get_by_label("bob").check()
     alice_page.get_by_role("button", name="Start conversation").click()
@@ -216,6 +218,7 @@ def test_a_dm_started_from_username_search_works(start_server, open_as, page_err
     expect(dm_link.locator("[data-unread]")).to_be_visible()
     dm_link.click()
     expect(messages(bob_page).filter(has_text="psst, Bob")).to_have_count(1)
+    expect(bob_page.locator("#composer-body")).to_be_enabled()  # the new page's socket said hello
     bob_page.locator("#composer-body").fill("hi Alice")
     bob_page.locator("#composer-body").press("Enter")
     expect(messages(alice_page).filter(has_text="hi Alice")).to_have_count(1)
