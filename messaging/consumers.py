@@ -23,7 +23,7 @@ from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import Hub, HubUnavailable, get_hub
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
-from messaging import changes, selectors, services
+from messaging import changes, reads, selectors, services
 from messaging.batching import get_batcher
 from messaging.serialization import message_payload
 
@@ -302,6 +302,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             exclude_user=self.user_id,
         )
 
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        """Mark a room read up to a message: no answer unless refused; when the pointer moves,
+        every socket of this user (this one too) gets ``read.updated``."""
+        room_id = frame.get("room")
+        if type(room_id) is not int:
+            raise FrameError("invalid_room", "'room' must be an integer room id.")
+        if room_id not in self.rooms:
+            raise FrameError("not_found", "Not found.")  # as for message.send
+        await database_sync_to_async(reads.read_mark)(
+            user=self.scope["user"], room_id=room_id, message_id=frame.get("message")
+        )
+
     # -- changes to a sent message: answered with a "result" frame (the change also reaches every
     # member, this socket included, as a message.updated / message.deleted event) --------------
 
@@ -345,6 +357,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "ping": on_ping,
         "typing.start": on_typing_start,
         "typing.stop": on_typing_stop,
+        "read": on_read,
     }
 
     # -- helpers --------------------------------------------------------------------------------

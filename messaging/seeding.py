@@ -225,11 +225,11 @@ def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
                 )
                 for m in messages
             )
-        last_activity: dict[int, datetime] = {}
+        last_activity: dict[int, tuple[datetime, int]] = {}
         for message in messages:
-            last_activity[message.room_id] = message.created_at
-        for room_id, when in last_activity.items():
-            Room.objects.filter(pk=room_id).update(last_activity_at=when)
+            last_activity[message.room_id] = (message.created_at, message.id)
+        for room_id, (when, last_id) in last_activity.items():
+            Room.objects.filter(pk=room_id).update(last_activity_at=when, last_message_id=last_id)
     return messages
 
 

@@ -109,3 +109,7 @@ MEMBER_LEFT = declare("member.left", stored=True, subscription=Subscription.LEAV
 MEMBER_REMOVED = declare("member.removed", stored=True, subscription=Subscription.LEAVE, client="membership")
 # Ephemeral: "alice is typing" in a room, to its members' sockets but the typist's.
 TYPING = declare("typing", stored=False, client="typing")
+# Ephemeral, to the reader's own sockets: how far they have read a room and what is left unread,
+# so every tab and device updates its badges at once. The pointer itself is stored on the
+# membership (one UPDATE); this event only announces it, so it needs no seq.
+READ_UPDATED = declare("read.updated", stored=False, audience=Audience.USERS, client="read")

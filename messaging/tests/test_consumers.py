@@ -850,3 +850,60 @@ async def test_a_page_offline_during_edits_reactions_and_a_delete_catches_up_to_
     assert "secret" not in json.dumps(replay)
     assert [f["seq"] for f in replay] == sorted({f["seq"] for f in replay})  # once each, in order
     await ws.disconnect()
+
+
+# --- read pointers -------------------------------------------------------------------------------
+
+
+async def test_read_moves_the_pointer_and_every_socket_of_the_reader_hears_it(pair):
+    ann, ben, room, ws_ann, ws_ben = pair
+    ws_ben_tab = await connect(ben)
+    await hello(ws_ben_tab)
+    first = await db(services.message_send)(sender=ann, room_id=room.id, body="@ben hi", client_id="r1")
+    await db(services.message_send)(sender=ann, room_id=room.id, body="two", client_id="r2")
+    for ws in (ws_ann, ws_ben, ws_ben_tab):
+        await frames(ws, 2)  # the two message.new
+    events_before = await db(Event.objects.count)()
+    await ws_ben.send_json_to({"type": "read", "room": room.id, "message": first.message.id})
+    expected = {
+        "type": "read.updated",
+        "seq": None,
+        "room": room.id,
+        "last_read": first.message.id,
+        "unread": 1,
+        "unread_capped": False,
+        "mentions": 0,
+    }
+    assert await ws_ben.receive_json_from(timeout=5) == expected
+    assert await ws_ben_tab.receive_json_from(timeout=5) == expected
+    assert await ws_ann.receive_nothing(timeout=0.2)
+    # In the past (or the same): nothing moves, nobody hears anything, no answer.
+    await ws_ben.send_json_to({"type": "read", "room": room.id, "message": first.message.id})
+    assert await ws_ben_tab.receive_nothing(timeout=0.3)
+    await assert_still_open(ws_ben)
+    assert await db(Event.objects.count)() == events_before  # ephemeral: no event row
+
+
+async def test_bad_read_frames_get_clear_errors_and_store_nothing(pair, make_user, make_room):
+    ann, ben, room, _, ws_ben = pair
+    sent = await db(services.message_send)(sender=ann, room_id=room.id, body="one", client_id="r1")
+    await frames(ws_ben, 1)
+    eve = await db(make_user)("eve")
+    private = await db(make_room)(eve, name="Secret", kind="private")
+    cases = [
+        ({"room": private.id, "message": 1}, "not_found"),
+        ({"room": 999_999, "message": 1}, "not_found"),
+        ({"room": "1", "message": 1}, "invalid_room"),
+        ({"message": 1}, "invalid_room"),
+        ({"room": room.id, "message": sent.message.id + 1}, "invalid_read"),
+        ({"room": room.id, "message": "x"}, "invalid_read"),
+        ({"room": room.id}, "invalid_read"),
+        ({"room": room.id, "message": -5}, "invalid_read"),
+    ]
+    for fields, code in cases:
+        await ws_ben.send_json_to({"type": "read", **fields})
+        answer = await ws_ben.receive_json_from(timeout=5)
+        assert (answer["type"], answer["code"]) == ("error", code), fields
+    await assert_still_open(ws_ben)
+    membership = await db(lambda: ben.memberships.get(room=room))()
+    assert membership.last_read_message_id == 0
