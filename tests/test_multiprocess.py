@@ -133,3 +133,34 @@ def test_live_delivery_crosses_processes_both_ways_after_one_restarts(start_serv
             await ws.close()
 
     asyncio.run(scenario())
+
+
+def test_typing_crosses_processes_to_the_sockets_that_show_the_room(start_server, make_user):
+    """Ann types on process B; Ben's socket on process A that shows the room hears it, his
+    other socket on A (showing nothing) does not, and Ann's own tab on A does not either."""
+    ann, ben = make_user("ann"), make_user("ben")
+    room = rooms.room_create(creator=ann, name="General")
+    rooms.room_join(user=ben, room_id=room.id)
+    server_a, server_b = start_server(), start_server()
+
+    async def scenario() -> None:
+        ann_on_b, _ = await open_socket(server_b, ann)
+        ann_tab_on_a, _ = await open_socket(server_a, ann)
+        ben_looking, _ = await open_socket(server_a, ben)
+        ben_elsewhere, _ = await open_socket(server_a, ben)
+        for ws in (ben_looking, ann_tab_on_a):
+            await ws.send(json.dumps({"type": "room.open", "room": room.id}))
+            await live(ws)
+        await live(ann_on_b)
+        await ann_on_b.send(json.dumps({"type": "typing.start", "room": room.id}))
+        typing = await next_of_type(ben_looking, "typing")
+        assert (typing["room"], typing["user"]["id"], typing["typing"]) == (room.id, ann.id, True)
+        await ann_on_b.send(json.dumps({"type": "typing.stop", "room": room.id}))
+        assert (await next_of_type(ben_looking, "typing"))["typing"] is False
+        for ws in (ben_elsewhere, ann_tab_on_a):
+            with pytest.raises(asyncio.TimeoutError):
+                await next_of_type(ws, "typing", wait=0.5)
+        for ws in (ann_on_b, ann_tab_on_a, ben_looking, ben_elsewhere):
+            await ws.close()
+
+    asyncio.run(scenario())

@@ -54,6 +54,7 @@ GAP_CHECK_SECONDS = float(settings.HUB_GAP_CHECK_SECONDS)
 class LocalSocket(Protocol):
     user_id: int
     rooms: set[int]
+    open_room: int | None  # the room the client shows (``room.open``), one of ``rooms``
     wants_html: bool
 
     async def deliver(self, seq: int | None, text: str) -> None: ...
@@ -73,6 +74,7 @@ class Hub:
     def __init__(self) -> None:
         self.by_room: dict[int, set[LocalSocket]] = defaultdict(set)
         self.by_user: dict[int, set[LocalSocket]] = defaultdict(set)
+        self.by_open_room: dict[int, set[LocalSocket]] = defaultdict(set)
         self.channel_name: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
@@ -226,22 +228,24 @@ class Hub:
             socket.rooms.add(room_id)
             self.by_room[room_id].add(socket)
 
+    def show(self, socket: LocalSocket, room_id: int | None) -> None:
+        """Record which of its rooms the socket's client shows (None: none), for OPEN_ROOM kinds."""
+        if socket.open_room is not None:
+            _discard(self.by_open_room, socket.open_room, socket)
+        socket.open_room = room_id if room_id in socket.rooms else None
+        if socket.open_room is not None:
+            self.by_open_room[socket.open_room].add(socket)
+
     def detach(self, socket: LocalSocket, room_id: int) -> None:
+        if socket.open_room == room_id:
+            self.show(socket, None)
         socket.rooms.discard(room_id)
-        members = self.by_room.get(room_id)
-        if members is not None:
-            members.discard(socket)
-            if not members:
-                del self.by_room[room_id]
+        _discard(self.by_room, room_id, socket)
 
     def unregister(self, socket: LocalSocket) -> None:
         for room_id in list(socket.rooms):
             self.detach(socket, room_id)
-        sockets = self.by_user.get(socket.user_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self.by_user[socket.user_id]
+        _discard(self.by_user, socket.user_id, socket)
 
     def local_sockets(self, room_id: int) -> int:
         return len(self.by_room.get(room_id, ()))
@@ -269,6 +273,8 @@ class Hub:
 
         if kind.audience is Audience.ROOM:
             sockets: Iterable[LocalSocket] = tuple(self.by_room.get(room_id, ()))
+        elif kind.audience is Audience.OPEN_ROOM:
+            sockets = tuple(self.by_open_room.get(room_id, ()))
         else:
             sockets = tuple(
                 socket for user in message.get("users", ()) for socket in self.by_user.get(user, ())
@@ -288,6 +294,14 @@ class Hub:
             for socket in subject_sockets:
                 self.detach(socket, room_id)
                 socket.membership_changed(kind.name, room_id, seq or 0)
+
+
+def _discard(registry: dict[int, set[LocalSocket]], key: int, socket: LocalSocket) -> None:
+    sockets = registry.get(key)
+    if sockets is not None:
+        sockets.discard(socket)
+        if not sockets:
+            del registry[key]
 
 
 def _missed_messages(*, after: int, before: int | None) -> list[dict[str, Any]] | None:

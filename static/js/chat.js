@@ -222,6 +222,8 @@
         pingTimer = setInterval(function () {
           send({ type: "ping" });
         }, 25000);
+        // Typing is sent only to sockets that show the room: say which one this page shows.
+        if (roomId !== null) send({ type: "room.open", room: roomId });
         loadUnread(); // what was read elsewhere while this socket was away
         lastReadSent = 0;
         flushRead();
