@@ -64,6 +64,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.rooms: set[int] = set()
         self.open_room: int | None = None
         self.typing_sent: dict[int, float] = {}
+        self.read_known: dict[int, int] = {}  # room -> the read pointer as of this socket's last read
         self.wants_html = query_param(self.scope, "html") == "1"
         # Until catch-up is done, live events wait here so nothing overtakes the replay.
         self.live = False
@@ -317,9 +318,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_read(self, frame: dict[str, Any]) -> None:
         """Mark a room read up to a message: no answer unless refused; when the pointer moves,
         every socket of this user (this one too) gets ``read.updated``."""
-        await database_sync_to_async(reads.read_mark)(
-            user=self.scope["user"], room_id=self.member_room(frame), message_id=frame.get("message")
+        room_id = self.member_room(frame)
+        message_id = frame.get("message")
+        if type(message_id) is int and 0 < message_id <= self.read_known.get(room_id, 0):
+            return  # not past what this socket already marked: a no-op, without a database trip
+        state, _ = await database_sync_to_async(reads.read_mark)(
+            user=self.scope["user"], room_id=room_id, message_id=message_id
         )
+        self.read_known[room_id] = state.last_read
 
     # -- changes to a sent message: answered with a "result" frame (the change also reaches every
     # member, this socket included, as a message.updated / message.deleted event) --------------

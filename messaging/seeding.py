@@ -139,9 +139,13 @@ def members_ensure(*, room: Room, users: Sequence[User]) -> int:
 
 def memberships_bulk_insert(*, room: Room, users: Sequence[User]) -> list[Membership]:
     """What ``room_join``/``member_add`` write for each user, in one transaction: the
-    membership and its ``member.joined`` event (payload ``member_payload``)."""
+    membership (read up to the room's newest message) and its ``member.joined`` event (payload
+    ``member_payload``)."""
     with publication_order(), transaction.atomic():
-        memberships = Membership.objects.bulk_create(Membership(user=u, room=room) for u in users)
+        newest = Room.objects.filter(pk=room.pk).values_list("last_message_id", flat=True)[0]
+        memberships = Membership.objects.bulk_create(
+            Membership(user=u, room=room, last_read_message_id=newest) for u in users
+        )
         for membership, user in zip(memberships, users, strict=True):
             membership.user, membership.room = user, room
         Event.objects.bulk_create(

@@ -421,7 +421,7 @@
   // least half of one, or half the list's height for a tall one). Reads go out at most every
   // READ_DELAY_MS, as one pointer: the newest message seen.
 
-  var READ_DELAY_MS = 400;
+  var READ_DELAY_MS = 1000;
   var lastReadSent = 0;
   var seen = new Set(); // ids of this room's messages now in view
   var readTimer = null;
