@@ -101,3 +101,49 @@ def test_unread_and_mention_badges_survive_a_reload_and_reading_clears_every_tab
     expect(bob.locator("#messages li.message").filter(has_text="while you watch")).to_be_visible()
     expect(other_count).to_be_hidden()
     assert page_errors.errors == []
+
+
+def test_only_what_is_on_screen_in_a_visible_tab_is_marked_read(start_server, open_as, page_errors, rooms):
+    alice_user, bob_user, general, _ = rooms
+    sent = [
+        off_loop(
+            messaging.message_send, sender=alice_user, room_id=general.id, body=f"line {i}", client_id=f"g{i}"
+        )
+        for i in range(30)
+    ]
+    off_loop(cache.clear)
+    ids = [result.message.id for result in sent]
+
+    def pointer() -> int:
+        return off_loop(lambda: Membership.objects.get(user=bob_user, room=general).last_read_message_id)
+
+    server = start_server()
+    bob = open_as(server, "bob")
+    # Bob's tab is in the background (the page reads document.visibilityState, as browsers set it).
+    bob.context.add_init_script(
+        "Object.defineProperty(document, 'visibilityState', {get: () => 'hidden', configurable: true})"
+    )
+    bob.get_by_role("link", name="General").click()
+    expect(bob.locator("#composer-body")).to_be_enabled()
+    expect(bob.locator("#messages .unread-divider")).to_be_visible()  # scrolled to the first unread
+    bob.wait_for_timeout(2500)  # more than the page's read delay
+    assert pointer() == 0  # hidden: nothing was seen
+    # The tab comes to the front: what is on screen is read, not what is below it.
+    bob.evaluate(
+        "() => { Object.defineProperty(document, 'visibilityState', {get: () => 'visible', configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    read = 0
+    for _ in range(50):
+        read = pointer()
+        if read:
+            break
+        bob.wait_for_timeout(200)
+    assert ids[0] <= read < ids[-1], (read, ids[0], ids[-1])
+    count, _ = badges(bob, "General")
+    expect(count).to_be_visible()  # some are still unread
+    # Scrolled to the end: all read.
+    bob.locator("#messages").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    expect(count).to_be_hidden(timeout=10_000)
+    assert pointer() == ids[-1]
+    assert page_errors.errors == []
