@@ -80,3 +80,15 @@ def sidebar(*, user: User) -> Sidebar:
         rooms=[e for e in entries if not e.room.is_direct],
         directs=[e for e in entries if e.room.is_direct],
     )
+
+
+def users_sharing_a_room(*, user: User, user_ids: list[int]) -> set[int]:
+    """Those of ``user_ids`` who share a room or DM with ``user`` (``user`` included): whose
+    presence ``user`` may see."""
+    if not user_ids:
+        return set()
+    mine = Membership.objects.filter(user=user).values("room_id")
+    shared = set(
+        Membership.objects.filter(room_id__in=mine, user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+    return shared | ({user.id} & set(user_ids))

@@ -27,6 +27,7 @@ import logging
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -42,6 +43,7 @@ from chatsite.realtime.broadcasts import (
     hub_message,
 )
 from chatsite.realtime.kinds import Audience, Subscription
+from chatsite.realtime.presence import ProcessPresence
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,11 @@ class Hub:
         self._order = asyncio.Lock()  # one dispatcher at a time: the reader or the gap check
         self._last_heard = 0.0
         self._watch_task: asyncio.Task[None] | None = None
+        self.presence = ProcessPresence()
+        # One writer thread, so a user's "online" and "gone" reach the store in the order they
+        # happened; the event loop never waits for the store.
+        self._presence_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-presence")
+        self._heartbeat_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -119,6 +126,8 @@ class Hub:
         self._last_heard = loop.time()
         if self._watch_task is None or self._watch_task.done():
             self._watch_task = asyncio.create_task(self._watch(), name="parley-hub-gap-check")
+        if self._heartbeat_task is None or self._heartbeat_task.done():
+            self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="parley-hub-presence")
         self._started.set()
         refresh = loop.time() + GROUP_REFRESH_SECONDS
         while True:
@@ -203,6 +212,25 @@ class Hub:
             except Exception:
                 logger.exception("hub gap check failed")
 
+    async def _heartbeat(self) -> None:
+        """Keep this process's users online in the shared store (chatsite.realtime.presence)."""
+        while True:
+            try:
+                await self._write_presence(self.presence.beat, list(self.by_user))
+            except Exception:
+                logger.exception("presence heartbeat failed")
+            await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+
+    def _write_presence(self, write: Any, *args: Any) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().run_in_executor(self._presence_writer, write, *args)
+
+    def _presence_changed(self, write: Any, arg: Any) -> None:
+        try:
+            future = self._write_presence(write, arg)
+        except RuntimeError:  # no running loop (a registry used outside a server): nothing to tell
+            return
+        future.add_done_callback(_log_failure)
+
     async def close_accounts(self, user_ids: Iterable[int]) -> None:
         """Close every local socket of these users (deactivated accounts)."""
         for user_id in user_ids:
@@ -220,8 +248,12 @@ class Hub:
     # -- registry -------------------------------------------------------------------------------
 
     def register(self, socket: LocalSocket) -> None:
-        """Make the socket reachable by membership events for its user (before it has rooms)."""
+        """Make the socket reachable by membership events for its user (before it has rooms).
+        A user's first socket in this process makes them online at once."""
+        first = socket.user_id not in self.by_user
         self.by_user[socket.user_id].add(socket)
+        if first:
+            self._presence_changed(self.presence.beat, (socket.user_id,))
 
     def attach(self, socket: LocalSocket, room_ids: Iterable[int]) -> None:
         for room_id in room_ids:
@@ -245,7 +277,10 @@ class Hub:
     def unregister(self, socket: LocalSocket) -> None:
         for room_id in list(socket.rooms):
             self.detach(socket, room_id)
+        had = socket.user_id in self.by_user
         _discard(self.by_user, socket.user_id, socket)
+        if had and socket.user_id not in self.by_user:  # their last socket here: gone from here
+            self._presence_changed(self.presence.gone, socket.user_id)
 
     def local_sockets(self, room_id: int) -> int:
         return len(self.by_room.get(room_id, ()))
@@ -294,6 +329,11 @@ class Hub:
             for socket in subject_sockets:
                 self.detach(socket, room_id)
                 socket.membership_changed(kind.name, room_id, seq or 0)
+
+
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("presence write failed", exc_info=future.exception())
 
 
 def _discard(registry: dict[int, set[LocalSocket]], key: int, socket: LocalSocket) -> None:
