@@ -29,6 +29,13 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}"
 
 
+def cpu_per_1000(row: dict[str, Any] | None) -> float | None:
+    """Server CPU milliseconds (all processes) per 1,000 deliveries at one offered rate."""
+    if not row or not row.get("delivered") or row.get("server_cpu_s") is None:
+        return None
+    return round(row["server_cpu_s"] * 1e6 / row["delivered"], 1)
+
+
 def _row(rates: list[dict[str, Any]], offered: float) -> dict[str, Any] | None:
     return next((r for r in rates if r["offered_per_s"] == offered), None)
 
@@ -54,6 +61,26 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             ", 0 lost, ≥ 0.9× bare" if offered == 40 else ""
         )
         out.append((label, measured, met))
+        if offered == 40:
+            ours, theirs = cpu_per_1000(row), cpu_per_1000(peer)
+            cpu_ratio = ours / theirs if ours and theirs else None
+            out.append((
+                "fan-out 40 msg/s: server CPU per 1,000 deliveries ≤ 1.5× bare (an aim)",
+                f"{_fmt(ours, ' ms')} vs {_fmt(theirs, ' ms')}: {cpu_ratio:.2f}× bare" if cpu_ratio else "n/a",
+                cpu_ratio is not None and cpu_ratio <= 1.5,
+            ))  # fmt: skip
+    rich = results.get("rich")
+    if rich:
+        out.append((
+            f"rich: {_fmt(rich['offered_per_s'])} msg/s + {_fmt(rich['reactions_per_s'])} reactions/s +"
+            f" {_fmt(rich['edits_per_s'])} edits/s × {rich['members']}: message.new p99 ≤ 100 ms, every"
+            " message, reaction and edit arrives",
+            f"p99 {_fmt(rich['p99_ms'], ' ms')}, lost {rich['lost']:,}, updates missing"
+            f" {rich['updates_missing']:,} of {rich['expected_update_deliveries']:,}",
+            rich["p99_ms"] is not None and rich["p99_ms"] <= 100 and rich["lost"] == 0
+            and rich["updates_missing"] == 0 and rich["frame_errors"] == 0
+            and rich["reactions_done"] == rich["reactions_sent"] and rich["edits_done"] == rich["edits_sent"],
+        ))  # fmt: skip
     conn = results.get("connections", {}).get(PARLEY)
     if conn:
         out.append((
@@ -146,8 +173,9 @@ def render(results: dict[str, Any]) -> str:
             f"Each offered rate for {_fmt(c['duration'], ' s')}, open loop; latency = receive time − send time"
             " embedded in the message; lost/duplicated counted per (socket, message).",
             "",
-            "| server | offered msg/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicated |",
-            "|---|---|---|---|---|---|---|---|",
+            "| server | offered msg/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicated |"
+            " server CPU ms / 1,000 deliveries |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, data in fan.items():
             if name == "persisted_check":
@@ -156,7 +184,7 @@ def render(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {LABELS.get(name, name)} | {_fmt(r['offered_per_s'])} | {_fmt(r['delivered_per_s'])} |"
                     f" {_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | {_fmt(r['max_ms'])} | {r['lost']:,} |"
-                    f" {r['duplicated']:,} |"
+                    f" {r['duplicated']:,} | {_fmt(cpu_per_1000(r))} |"
                 )
         check = fan.get("persisted_check")
         if check:
@@ -164,7 +192,7 @@ def render(results: dict[str, Any]) -> str:
                       f" {check['sent_to_parley']:,} sent (incl. warm-up) across both Parley servers."]  # fmt: skip
         lines += ["", "Ratios, Parley (uvicorn) / peer, same run and load:", "",
                   "| offered msg/s | delivered/s vs bare | delivered/s vs tutorial | p99 vs bare | p99 vs tutorial |"
-                  " p99 Daphne / uvicorn |", "|---|---|---|---|---|---|"]  # fmt: skip
+                  " p99 Daphne / uvicorn | CPU per delivery vs bare |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         parley = fan.get(PARLEY, {}).get("rates", [])
         for r in parley:
             o = r["offered_per_s"]
@@ -175,9 +203,36 @@ def render(results: dict[str, Any]) -> str:
                 f"| {_fmt(o)} | {_ratio(r['delivered_per_s'], bare and bare['delivered_per_s'])} |"
                 f" {_ratio(r['delivered_per_s'], tut and tut['delivered_per_s'])} |"
                 f" {_ratio(r['p99_ms'], bare and bare['p99_ms'])} | {_ratio(r['p99_ms'], tut and tut['p99_ms'])} |"
-                f" {_ratio(daph and daph['p99_ms'], r['p99_ms'])} |"
+                f" {_ratio(daph and daph['p99_ms'], r['p99_ms'])} | {_ratio(cpu_per_1000(r), cpu_per_1000(bare))} |"
             )
         lines.append("")
+
+    rich = results.get("rich")
+    if rich:
+        lines += [
+            f"## 1b. Rich traffic: the fan-out room ({rich['members']} members) at {_fmt(rich['offered_per_s'])}"
+            f" msg/s from {rich['senders']} senders, while {rich['reactors']} other members toggle reactions"
+            f" ({_fmt(rich['reactions_per_s'])}/s in total) and {rich['editors']} senders edit their latest message"
+            f" ({_fmt(rich['edits_per_s'])}/s in total)",
+            "",
+            f"Parley (uvicorn), {_fmt(rich['duration_s'], ' s')} open loop. Every `message.new` is checked off per"
+            " socket by message number; every reaction or edit the server confirmed (a `result` frame) records"
+            " one `message.updated`, checked off per socket by `seq`. Edit latency = receive time − the send time"
+            " carried in the edited body; update spread = an update's arrival at a socket − its first arrival at"
+            " any socket. CPU per 1,000 deliveries counts new and updated frames.",
+            "",
+            "| message.new p50 / p99 / max ms | lost | duplicated | reactions sent / done | edits sent / done |"
+            " update deliveries (expected) | missing | edit p99 ms | update spread p99 ms | frame errors |"
+            " server CPU ms / 1,000 deliveries |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {_fmt(rich['p50_ms'])} / {_fmt(rich['p99_ms'])} / {_fmt(rich['max_ms'])} | {rich['lost']:,} |"
+            f" {rich['duplicated']:,} | {rich['reactions_sent']} / {rich['reactions_done']} |"
+            f" {rich['edits_sent']} / {rich['edits_done']} | {rich['update_deliveries']:,}"
+            f" ({rich['expected_update_deliveries']:,}) | {rich['updates_missing']:,} | {_fmt(rich['edit_p99_ms'])} |"
+            f" {_fmt(rich['update_spread_p99_ms'])} | {rich['frame_errors']} |"
+            f" {_fmt(rich['cpu_ms_per_1000_deliveries'])} |",
+            "",
+        ]
 
     conn = results.get("connections")
     if conn:

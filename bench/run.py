@@ -1,4 +1,4 @@
-"""Run the benchmark: ``python -m bench [--quick] [--only fanout,connections,send_path,history]``.
+"""Run the benchmark: ``python -m bench [--quick] [--only fanout,rich,connections,send_path,history]``.
 
 Starts the production serving shape itself (2 worker processes, PostgreSQL, Redis), creates
 users through the public API, and measures Parley and its two peers in the same run under the
@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import infra, scenarios
+from bench import infra, rich, scenarios
 from bench.scenarios import Account
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("fanout", "connections", "send_path", "history")
+SCENARIOS = ("fanout", "rich", "connections", "send_path", "history")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,11 @@ class Config:
     duration: float = 8.0
     drain: float = 4.0
     servers: tuple[str, ...] = infra.SERVERS
+    rich_rate: float = 40.0
+    reactors: int = 20
+    reactions_per_s: float = 20.0
+    editors: int = 5
+    edits_per_s: float = 5.0
     connections: int = 5000
     connection_servers: tuple[str, ...] = ("parley-uvicorn", "parley-daphne")
     idle: float = 8.0
@@ -51,7 +56,7 @@ class Config:
 
 
 QUICK = Config(
-    members=60, senders=5, rates=(10, 40), duration=3, drain=3, connections=600, idle=2, send_duration=3,
+    members=60, senders=5, rates=(10, 40), reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
     history_messages=20_000, history_requests=50, db_name="parley_bench_quick",
     history_db="parley_bench_quick_history",
 )  # fmt: skip
@@ -118,6 +123,23 @@ class Bench:
             ))  # fmt: skip
             out["persisted_check"] = {"sent_to_parley": sent, "persisted": persisted}
         return out
+
+    async def rich(self) -> dict[str, Any]:
+        c = self.config
+        server = self.start(infra.SERVERS[0])
+        try:
+            accounts = await self.parley_accounts(server, c.members)
+            log(f"rich traffic: {c.rich_rate} msg/s, {c.reactions_per_s} reactions/s by {c.reactors},"
+                f" {c.edits_per_s} edits/s by {c.editors}, {c.members} members")  # fmt: skip
+            out = await rich.rich(
+                server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
+                senders=c.senders, rate=c.rich_rate, reactors=c.reactors, reactions_per_s=c.reactions_per_s,
+                editors=c.editors, edits_per_s=c.edits_per_s, duration=c.duration, drain=c.drain + 4,
+            )  # fmt: skip
+            log(f"  {out}")
+            return out
+        finally:
+            server.stop()
 
     async def connections(self) -> dict[str, Any]:
         c = self.config
