@@ -235,6 +235,7 @@ def launch_server(server: str = "uvicorn", extra_env: dict[str, str] | None = No
     it. Tests use the ``start_server`` fixture; this is for fixtures of a wider scope."""
     port = free_port()
     log = ARTIFACTS / f"server-{port}.log"
+    env = server_env() | (extra_env or {})
     if server == "daphne":
         cmd = [
             sys.executable,
@@ -247,8 +248,7 @@ def launch_server(server: str = "uvicorn", extra_env: dict[str, str] | None = No
             "chatsite.asgi:application",
         ]
     else:
-        cmd = serve.command(port=port)
-    env = server_env() | (extra_env or {})
+        cmd = serve.command(port=port, deflate=serve.deflate_wanted(env))
     handle = log.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     server_proc = ServerProcess(port, proc, log)

@@ -54,11 +54,19 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     raise TimeoutError(f"nothing listening on {port} after {timeout}s")
 
 
+NOFILE_WANTED = 65536  # 20,000 held sockets in the load generator, plus its HTTP requests
+
+
 def raise_nofile() -> int:
-    """Raise this process's open-file limit to the hard limit; returns the new soft limit."""
+    """Raise this process's open-file limit to NOFILE_WANTED (when privileged; else to the hard
+    limit); returns the new soft limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        wanted = max(hard, NOFILE_WANTED)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+    except (ValueError, OSError):
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
@@ -235,9 +243,17 @@ def migrate(database_url: str, redis_url: str) -> None:
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 
-def start_server(kind: str, *, database_url: str, redis_url: str, prefix: str, workers: int = 2) -> Server:
+def start_server(
+    kind: str,
+    *,
+    database_url: str,
+    redis_url: str,
+    prefix: str,
+    workers: int = 2,
+    extra_env: dict | None = None,
+) -> Server:
     """Start one of SERVERS with ``workers`` processes and wait until it listens."""
-    env = parley_env(database_url, redis_url, prefix)
+    env = parley_env(database_url, redis_url, prefix) | (extra_env or {})
     procs: list[subprocess.Popen] = []
     logs: list[Path] = []
     ports: list[int] = []
@@ -252,7 +268,8 @@ def start_server(kind: str, *, database_url: str, redis_url: str, prefix: str, w
             env["TUTORIAL_REDIS_URL"] = redis_url
             env["TUTORIAL_PREFIX"] = prefix
         # Parley's own server options (chatsite/serve.py) for both: the same server setup.
-        cmd = [*serve.command(port=port, workers=workers, app=app), "--backlog", "4096"]
+        deflate = serve.deflate_wanted(env)
+        cmd = [*serve.command(port=port, workers=workers, app=app, deflate=deflate), "--backlog", "4096"]
         log = LOGS / f"{kind}-{port}.log"
         procs.append(_spawn(cmd, env, log))
         logs.append(log)

@@ -29,6 +29,13 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}"
 
 
+def cpu_per_1000(row: dict[str, Any] | None) -> float | None:
+    """Server CPU milliseconds (all processes) per 1,000 deliveries at one offered rate."""
+    if not row or not row.get("delivered") or row.get("server_cpu_s") is None:
+        return None
+    return round(row["server_cpu_s"] * 1e6 / row["delivered"], 1)
+
+
 def _row(rates: list[dict[str, Any]], offered: float) -> dict[str, Any] | None:
     return next((r for r in rates if r["offered_per_s"] == offered), None)
 
@@ -54,12 +61,32 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             ", 0 lost, ≥ 0.9× bare" if offered == 40 else ""
         )
         out.append((label, measured, met))
+        if offered == 40:
+            ours, theirs = cpu_per_1000(row), cpu_per_1000(peer)
+            cpu_ratio = ours / theirs if ours and theirs else None
+            out.append((
+                "fan-out 40 msg/s: server CPU per 1,000 deliveries ≤ 1.5× bare (an aim)",
+                f"{_fmt(ours, ' ms')} vs {_fmt(theirs, ' ms')}: {cpu_ratio:.2f}× bare" if cpu_ratio else "n/a",
+                cpu_ratio is not None and cpu_ratio <= 1.5,
+            ))  # fmt: skip
+    rich = results.get("rich")
+    if rich:
+        out.append((
+            f"rich: {_fmt(rich['offered_per_s'])} msg/s + {_fmt(rich['reactions_per_s'])} reactions/s +"
+            f" {_fmt(rich['edits_per_s'])} edits/s × {rich['members']}: message.new p99 ≤ 100 ms, every"
+            " message, reaction and edit arrives",
+            f"p99 {_fmt(rich['p99_ms'], ' ms')}, lost {rich['lost']:,}, updates missing"
+            f" {rich['updates_missing']:,} of {rich['expected_update_deliveries']:,}",
+            rich["p99_ms"] is not None and rich["p99_ms"] <= 100 and rich["lost"] == 0
+            and rich["updates_missing"] == 0 and rich["frame_errors"] == 0
+            and rich["reactions_done"] == rich["reactions_sent"] and rich["edits_done"] == rich["edits_sent"],
+        ))  # fmt: skip
     conn = results.get("connections", {}).get(PARLEY)
     if conn:
         out.append((
-            f"{conn['sockets']:,} sockets: 0 failures, ≤ 100 KB RSS each",
+            f"{conn['sockets']:,} sockets, offered deflate as browsers do: 0 failures, ≤ 32 KB RSS each",
             f"{conn['failures']} failures, {_fmt(conn['rss_per_socket_kb'], ' KB')}",
-            conn["failures"] == 0 and conn["rss_per_socket_kb"] <= 100,
+            conn["failures"] == 0 and conn["rss_per_socket_kb"] <= 32,
         ))  # fmt: skip
     send = results.get("send_path")
     if send:
@@ -146,8 +173,9 @@ def render(results: dict[str, Any]) -> str:
             f"Each offered rate for {_fmt(c['duration'], ' s')}, open loop; latency = receive time − send time"
             " embedded in the message; lost/duplicated counted per (socket, message).",
             "",
-            "| server | offered msg/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicated |",
-            "|---|---|---|---|---|---|---|---|",
+            "| server | offered msg/s | delivered/s | p50 ms | p99 ms | max ms | lost | duplicated |"
+            " server CPU ms / 1,000 deliveries |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, data in fan.items():
             if name == "persisted_check":
@@ -156,7 +184,7 @@ def render(results: dict[str, Any]) -> str:
                 lines.append(
                     f"| {LABELS.get(name, name)} | {_fmt(r['offered_per_s'])} | {_fmt(r['delivered_per_s'])} |"
                     f" {_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | {_fmt(r['max_ms'])} | {r['lost']:,} |"
-                    f" {r['duplicated']:,} |"
+                    f" {r['duplicated']:,} | {_fmt(cpu_per_1000(r))} |"
                 )
         check = fan.get("persisted_check")
         if check:
@@ -164,7 +192,7 @@ def render(results: dict[str, Any]) -> str:
                       f" {check['sent_to_parley']:,} sent (incl. warm-up) across both Parley servers."]  # fmt: skip
         lines += ["", "Ratios, Parley (uvicorn) / peer, same run and load:", "",
                   "| offered msg/s | delivered/s vs bare | delivered/s vs tutorial | p99 vs bare | p99 vs tutorial |"
-                  " p99 Daphne / uvicorn |", "|---|---|---|---|---|---|"]  # fmt: skip
+                  " p99 Daphne / uvicorn | CPU per delivery vs bare |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         parley = fan.get(PARLEY, {}).get("rates", [])
         for r in parley:
             o = r["offered_per_s"]
@@ -175,9 +203,40 @@ def render(results: dict[str, Any]) -> str:
                 f"| {_fmt(o)} | {_ratio(r['delivered_per_s'], bare and bare['delivered_per_s'])} |"
                 f" {_ratio(r['delivered_per_s'], tut and tut['delivered_per_s'])} |"
                 f" {_ratio(r['p99_ms'], bare and bare['p99_ms'])} | {_ratio(r['p99_ms'], tut and tut['p99_ms'])} |"
-                f" {_ratio(daph and daph['p99_ms'], r['p99_ms'])} |"
+                f" {_ratio(daph and daph['p99_ms'], r['p99_ms'])} | {_ratio(cpu_per_1000(r), cpu_per_1000(bare))} |"
             )
         lines.append("")
+
+    rich = results.get("rich")
+    if rich:
+        lines += [
+            f"## 1b. Rich traffic: the fan-out room ({rich['members']} members) at {_fmt(rich['offered_per_s'])}"
+            f" msg/s from {rich['senders']} senders, while {rich['reactors']} other members toggle reactions"
+            f" ({_fmt(rich['reactions_per_s'])}/s in total) and {rich['editors']} senders edit their latest message"
+            f" ({_fmt(rich['edits_per_s'])}/s in total)",
+            "",
+            f"Parley (uvicorn), {_fmt(rich['duration_s'], ' s')} open loop. Every `message.new` is checked off per"
+            " socket by message number; every reaction or edit the server confirmed (a `result` frame) records"
+            " one `message.updated`, checked off per socket by `seq`. Edit latency = receive time − the send time"
+            " carried in the edited body; update spread = an update's arrival at a socket − its first arrival at"
+            " any socket. CPU per 1,000 deliveries counts new and updated frames.",
+            "",
+            "| message.new p50 / p99 / max ms | lost | duplicated | reactions sent / done | edits sent / done |"
+            " update deliveries (expected) | missing | edit p99 ms | update spread p99 ms | frame errors |"
+            " server CPU ms / 1,000 deliveries |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+            f"| {_fmt(rich['p50_ms'])} / {_fmt(rich['p99_ms'])} / {_fmt(rich['max_ms'])} | {rich['lost']:,} |"
+            f" {rich['duplicated']:,} | {rich['reactions_sent']} / {rich['reactions_done']} |"
+            f" {rich['edits_sent']} / {rich['edits_done']} | {rich['update_deliveries']:,}"
+            f" ({rich['expected_update_deliveries']:,}) | {rich['updates_missing']:,} | {_fmt(rich['edit_p99_ms'])} |"
+            f" {_fmt(rich['update_spread_p99_ms'])} | {rich['frame_errors']} |"
+            f" {_fmt(rich['cpu_ms_per_1000_deliveries'])} |",
+            "",
+        ]
+
+    squeeze = results.get("deflate")
+    if squeeze:
+        lines += _deflate_section(squeeze)
 
     conn = results.get("connections")
     if conn:
@@ -254,6 +313,53 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _deflate_section(squeeze: dict[str, Any]) -> list[str]:
+    off, on = squeeze["off"], squeeze["on"]
+    lines = [
+        "## 1c. permessage-deflate: refused (the default, `WS_DEFLATE=off`) or accepted (`WS_DEFLATE=on`)",
+        "",
+        "Parley (uvicorn), the same browser-like client for both (it offers `permessage-deflate;"
+        " client_max_window_bits`, as Chromium does), same run. Memory: sockets held idle; fan-out: the"
+        f" {off['members']}-member room at {_fmt(off['offered_per_s'])} msg/s (frames as the benchmark's"
+        " JSON sockets get them; bytes counted as received, frame headers included).",
+        "",
+        "| WS_DEFLATE | sockets that negotiated it | RSS per held socket | fan-out p50 / p99 ms | lost |"
+        " server CPU ms / 1,000 deliveries | bytes on the wire per delivery |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in (off, on):
+        lines.append(
+            f"| {row['setting']} | {row['held_negotiated']:,} of {row['sockets_held']:,} held;"
+            f" {row['negotiated']} of {row['members']} in the room | {_fmt(row['rss_per_socket_kb'], ' KB')} |"
+            f" {_fmt(row['p50_ms'])} / {_fmt(row['p99_ms'])} | {row['lost']:,} |"
+            f" {_fmt(row['cpu_ms_per_1000_deliveries'])} | {_fmt(row['wire_bytes_per_delivery'])} |"
+        )
+    typical = off.get("typical_frames")
+    if typical:
+        lines += [
+            "",
+            "Bytes on the wire for what a browser page (`?html=1`) receives: a short message it sent, a long"
+            " one (Markdown, ~1.5 KB of text), and the catch-up burst of a reconnect (the last 50 events).",
+            "",
+            "| frames | count | uncompressed | deflate, each frame alone (no context takeover) |"
+            " deflate with context takeover (per-socket compression) |",
+            "|---|---|---|---|---|",
+        ]
+        for name, label in (
+            ("short", "short message"),
+            ("long", "long message"),
+            ("catch_up", "catch-up burst"),
+        ):
+            t = typical[name]
+            lines.append(
+                f"| {label} | {t['frames']} | {t['raw']:,} B | {t['deflate_no_context']:,} B"
+                f" ({_ratio(t['deflate_no_context'], t['raw'])}×) | {t['deflate_context']:,} B"
+                f" ({_ratio(t['deflate_context'], t['raw'])}×) |"
+            )
+    lines.append("")
+    return lines
+
+
 NOTES = """## Notes
 
 ### How it measures
@@ -264,11 +370,15 @@ NOTES = """## Notes
   PostgreSQL and Redis are the machine's own (separate database `parley_bench`, recreated per run;
   Redis db 12 with a per-run key prefix). The load generator is one Python process (uvloop) with a
   lean WebSocket client (`bench/wsclient.py`: frames parsed from the transport buffer, one
-  timestamp per TCP read); its CPU per step is in `results.json` (`client_cpu_s`).
+  timestamp per TCP read); its CPU per step is in `results.json` (`client_cpu_s`). Every socket
+  is opened the way browsers open them: the client offers `permessage-deflate;
+  client_max_window_bits`, Chromium's exact offer (a browser test records Chromium's handshake
+  and compares), and inflates compressed frames when a server accepts (`--no-deflate`: no offer).
 - **Setup through the public API.** 500 users are registered (`/api/auth/register/`) and logged
   in (`/api/auth/token/`, JWT); one creates the room, 499 join it (`/api/rooms/{id}/join/`); every
-  socket gets its own single-use ticket (`/api/auth/ws-ticket/`). The 5,000-socket scenario uses the
-  same 500 users, 10 sockets each.
+  socket gets its own single-use ticket (`/api/auth/ws-ticket/`). The 20,000-socket scenario uses
+  the same 500 users, 40 sockets each, opened by 3 holder processes (`bench/holder.py`: one
+  unprivileged process may not hold 20,000 files); 50 warm sockets opened first give the RSS base.
 - **Fan-out.** 10 of the 500 members send, open loop, evenly spaced; the send time (µs) is in the
   `client_id` and the body. Each receiver checks messages off by number, so *lost* = expected
   (sent × members) − distinct deliveries within 4 s after the last send, and *duplicated* is exact.
@@ -418,6 +528,35 @@ and history targets do not survive a host running at two-thirds of it.
     between the loop and a thread three times instead of once).
   psycopg server-side binding (prepared statements) was tried and gave no clear gain.
 
+### Sockets as browsers open them: permessage-deflate, and CPU per delivery
+
+- **Policy: refused by default** (`WS_DEFLATE=off`, `chatsite/serve.py`; every server start —
+  `make serve`, the Dockerfile and compose, the test suite's servers, the benchmark — goes
+  through it). Table 1c measures both settings in the same run with the browser-like client.
+  Accepted, uvicorn keeps a zlib stream per socket and compresses every delivered frame again for
+  every recipient: the one-encoded-frame-per-event fan-out becomes one compression per delivery,
+  server CPU per delivery rises and memory per held socket roughly doubles (over the 32 KB budget).
+  What compression buys is bytes: the HTML frames a page receives shrink ~4× alone and far more
+  with context takeover (a catch-up burst ~20×). On a LAN or behind a proxy on the same host,
+  CPU and memory bind first; a deployment whose clients sit on slow or metered links can set
+  `WS_DEFLATE=on` and pay for it. Compressing each frame once per process and writing the same
+  bytes to every socket (possible only without context takeover) was not built: uvicorn's
+  sans-I/O protocol object owns the framing and exposes no way to hand it pre-compressed bytes,
+  and it would give up most of the catch-up gain.
+- **Where a delivery's CPU goes.** py-spy (`record -r 200`, one worker process of two) under the
+  fan-out room at 40 msg/s: about 38 % of the worker's samples are the per-socket path — consumer
+  `deliver` → Channels' `AsyncWebsocketConsumer.send` → `AsyncConsumer.send` → uvicorn's
+  `send` — and 25 points of those are the socket write itself (uvloop's `transport.write`, one
+  `send(2)` per socket per event), 8 websockets' framing (`send_text` → `send_frame`), 2 the two
+  Channels wrappers (cut: `deliver` now calls the ASGI `send` directly), 2 the writable-wait, 1.4
+  the hub's loop. The rest of the process is per *message*: the group-commit writer (~35 %: the
+  inserts and commit, the publication lock, the send budget's Redis round trips ~8, the HTML
+  variant's template render ~6, encoding the hub message ~6). Against the bare peer, whose
+  per-message work is one Redis publish, the per-socket path is close; the gap in CPU per
+  delivery is mostly that per-message work spread over 500 recipients. Next steps: render the
+  HTML variant from a cached per-message fragment, and take the send budget's two Redis trips
+  off the commit path.
+
 ### Server choice: uvicorn (`--ws websockets-sansio`) workers
 
 Both servers were measured on Parley itself, in the same run under the same load (tables 1 and 2).
@@ -425,8 +564,8 @@ Both servers were measured on Parley itself, in the same run under the same load
   rates its p99 is several times uvicorn's, and at 80 msg/s its delivered rate drops below the
   offered load. In runs that morning Daphne also used about twice the server CPU for the same
   deliveries.
-- **Memory.** With 5,000 sockets both use around 30 KB per socket with 0 failures, well under the
-  100 KB budget. Without a per-socket channel-layer receiver, PERFORMANCE.md's memory argument for
+- **Memory.** With 5,000 sockets both used around 30 KB per socket with 0 failures (table 2 now
+  holds 20,000). Without a per-socket channel-layer receiver, PERFORMANCE.md's memory argument for
   Daphne does not apply to Parley.
 - **Operations.** `uvicorn --workers N` runs and supervises N processes on one port; Daphne needs
   one port per process and a balancer in front.

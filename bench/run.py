@@ -1,8 +1,10 @@
-"""Run the benchmark: ``python -m bench [--quick] [--only fanout,connections,send_path,history]``.
+"""Run the benchmark: ``python -m bench [--quick] [--no-deflate] [--only fanout,rich,deflate,connections,...]``.
 
 Starts the production serving shape itself (2 worker processes, PostgreSQL, Redis), creates
 users through the public API, and measures Parley and its two peers in the same run under the
-same load. Writes ``bench/results.json`` and ``bench/RESULTS.md``.
+same load. Writes ``bench/results.json`` and ``bench/RESULTS.md``. Every socket is opened the way
+browsers open them (permessage-deflate offered, ``bench/wsclient.py``); ``--no-deflate`` opens
+them without the offer.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import infra, scenarios
+from bench import deflate, infra, rich, scenarios, wsclient
 from bench.scenarios import Account
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("fanout", "connections", "send_path", "history")
+SCENARIOS = ("fanout", "rich", "deflate", "connections", "send_path", "history")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,14 @@ class Config:
     duration: float = 8.0
     drain: float = 4.0
     servers: tuple[str, ...] = infra.SERVERS
-    connections: int = 5000
+    rich_rate: float = 40.0
+    reactors: int = 20
+    reactions_per_s: float = 20.0
+    editors: int = 5
+    edits_per_s: float = 5.0
+    deflate_offered: bool = True  # the client offers permessage-deflate, as browsers do
+    deflate_sockets: int = 2000  # held per WS_DEFLATE setting to measure memory per socket
+    connections: int = 20_000
     connection_servers: tuple[str, ...] = ("parley-uvicorn", "parley-daphne")
     idle: float = 8.0
     send_rate: float = 100.0
@@ -51,7 +60,7 @@ class Config:
 
 
 QUICK = Config(
-    members=60, senders=5, rates=(10, 40), duration=3, drain=3, connections=600, idle=2, send_duration=3,
+    members=60, senders=5, rates=(10, 40), deflate_sockets=300, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
     history_messages=20_000, history_requests=50, db_name="parley_bench_quick",
     history_db="parley_bench_quick_history",
 )  # fmt: skip
@@ -70,14 +79,19 @@ class Bench:
         self.accounts: list[Account] | None = None
         self.fanout_room: int | None = None
 
-    def start(self, kind: str, database_url: str | None = None) -> infra.Server:
-        log(f"starting {kind} ({self.config.workers} processes)")
+    def start(
+        self, kind: str, database_url: str | None = None, extra_env: dict | None = None
+    ) -> infra.Server:
+        log(
+            f"starting {kind} ({self.config.workers} processes){' with ' + str(extra_env) if extra_env else ''}"
+        )
         return infra.start_server(
             kind,
             database_url=database_url or self.database_url,
             redis_url=self.services.redis_url,
             prefix=f"{self.prefix}{kind.replace('-', '')}",
             workers=self.config.workers,
+            extra_env=extra_env,
         )
 
     async def parley_accounts(self, server: infra.Server, count: int) -> list[Account]:
@@ -117,6 +131,38 @@ class Bench:
                 f"SELECT count(*) FROM messaging_message WHERE room_id = {self.fanout_room}", self.config.db_name
             ))  # fmt: skip
             out["persisted_check"] = {"sent_to_parley": sent, "persisted": persisted}
+        return out
+
+    async def rich(self) -> dict[str, Any]:
+        c = self.config
+        server = self.start(infra.SERVERS[0])
+        try:
+            accounts = await self.parley_accounts(server, c.members)
+            log(f"rich traffic: {c.rich_rate} msg/s, {c.reactions_per_s} reactions/s by {c.reactors},"
+                f" {c.edits_per_s} edits/s by {c.editors}, {c.members} members")  # fmt: skip
+            out = await rich.rich(
+                server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
+                senders=c.senders, rate=c.rich_rate, reactors=c.reactors, reactions_per_s=c.reactions_per_s,
+                editors=c.editors, edits_per_s=c.edits_per_s, duration=c.duration, drain=c.drain + 4,
+            )  # fmt: skip
+            log(f"  {out}")
+            return out
+        finally:
+            server.stop()
+
+    async def deflate(self) -> dict[str, Any]:
+        c = self.config
+        out: dict[str, Any] = {}
+        for setting in ("off", "on"):
+            log(
+                f"permessage-deflate {setting}: {c.deflate_sockets} sockets held, then fan-out at {c.rich_rate}/s"
+            )
+            out[setting] = await deflate.policy(
+                self.start, self.parley_accounts, setting=setting, members=c.members, senders=c.senders,
+                rate=c.rich_rate, duration=c.duration, drain=c.drain, sockets=c.deflate_sockets,
+                room_id=lambda: self.fanout_room or 1, frames=setting == "off",
+            )  # fmt: skip
+            log(f"  {out[setting]}")
         return out
 
     async def connections(self) -> dict[str, Any]:
@@ -219,6 +265,7 @@ class Bench:
 
 async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
     infra.raise_nofile()
+    wsclient.OFFER_DEFLATE = config.deflate_offered
     services = infra.services_ensure()
     results: dict[str, Any] = {
         "machine": infra.machine(),
@@ -259,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--production-hasher", action="store_true", help="hash passwords with Argon2 (slow setup)"
     )
+    parser.add_argument(
+        "--no-deflate", action="store_true", help="open sockets without offering permessage-deflate"
+    )
     parser.add_argument("--rates", default="", help="comma-separated offered fan-out rates (msg/s)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per fan-out rate")
     parser.add_argument(
@@ -280,6 +330,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = replace(config, rates=tuple(float(r) for r in args.rates.split(",")))
     if args.duration:
         config = replace(config, duration=args.duration)
+    if args.no_deflate:
+        config = replace(config, deflate_offered=False)
     if args.production_hasher:
         os.environ["BENCH_PRODUCTION_HASHER"] = "1"
     write = None if (args.no_write or args.quick) else HERE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import resource
 import time
 from collections import Counter
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import infra
+from bench import infra, wsclient
 from bench.stats import latency_summary
 from bench.wsclient import WsClient, http, ws_connect
 
@@ -261,6 +262,7 @@ async def fanout(
         await asyncio.sleep(0.3)
         for rate in rates:
             recorder.reset()
+            wire0 = sum(c.wire_bytes for c in clients)
             cpu0, server_cpu0 = client_cpu(), infra.cpu_seconds(server.pids())
             numbers, wall0, wall1 = await drive(clients[:senders], rate, duration, room_id)
             expected = len(numbers) * members
@@ -284,6 +286,7 @@ async def fanout(
                 "errors": recorder.errors,
                 "client_cpu_s": round(client_cpu() - cpu0, 2),
                 "server_cpu_s": round(infra.cpu_seconds(server.pids()) - server_cpu0, 2),
+                "wire_bytes": sum(c.wire_bytes for c in clients) - wire0,  # as received, incl. frame headers
                 "window_s": round(span, 2),
             }
             if accounts is not None:
@@ -294,35 +297,49 @@ async def fanout(
     finally:
         close_all(clients)
     return {"members": members, "senders": senders, "duration_s": duration, "connect_failures": failures,
-            "connect": latency_summary(connect_times), "warmup_sent": len(warm), "rates": results}  # fmt: skip
+            "connect": latency_summary(connect_times), "warmup_sent": len(warm), "rates": results,
+            "deflate_negotiated": sum(1 for c in clients if c.deflate)}  # fmt: skip
 
 
 # --- connections -------------------------------------------------------------------------------
 
 
+HOLDER_SOCKETS = 8000  # per holder process (bench/holder.py), well under its open-file limit
+
+
 async def connections(
     server: infra.Server, *, count: int, accounts: Sequence[Account] | None, idle: float, warm: int = 50
 ) -> dict[str, Any]:
-    """Hold ``count`` authenticated sockets: connect time, failures, RSS per socket, idle CPU."""
+    """Hold ``count`` authenticated sockets: connect time, failures, RSS per socket, idle CPU.
+    ``warm`` are opened here first (the RSS base); the rest by holder processes."""
     warm_clients, _, warm_failures = await open_sockets(server, warm, accounts, _noop)
     await asyncio.sleep(1.0)
     rss_base = infra.rss_bytes(server.pids())
+    rest = count - warm
+    holders = max(1, -(-rest // HOLDER_SOCKETS))
+    shares = [rest // holders + (1 if i < rest % holders else 0) for i in range(holders)]
     started = time.perf_counter()
-    clients, times, failures = await open_sockets(server, count - warm, accounts, _noop, limit=100)
+    reports = await asyncio.gather(*(
+        _holder_start(server, share, accounts or [], offset=i * 7) for i, share in enumerate(shares)
+    ))  # fmt: skip
     wall = time.perf_counter() - started
+    times = [t for _, report in reports for t in report["times"]]
+    failures = sum(report["failures"] for _, report in reports)
+    held = sum(report["held"] for _, report in reports)
     await asyncio.sleep(2.0)
     pids = server.pids()
     rss_held = infra.rss_bytes(pids)
     cpu0 = infra.cpu_seconds(pids)
     await asyncio.sleep(idle)
     idle_cpu = (infra.cpu_seconds(pids) - cpu0) / idle
-    alive = sum(1 for c in clients + warm_clients if not c.closed)
-    close_all(clients + warm_clients)
-    held = len(clients)
+    ends = await asyncio.gather(*(_holder_close(proc) for proc, _ in reports))
+    alive = sum(e["alive"] for e in ends) + sum(1 for c in warm_clients if not c.closed)
+    negotiated = sum(e["negotiated"] for e in ends) + sum(1 for c in warm_clients if c.deflate)
+    close_all(warm_clients)
     return {
         "sockets": count,
         "held": alive,
-        "failures": failures + warm_failures + (len(clients) + len(warm_clients) - alive),
+        "failures": failures + warm_failures + (held + len(warm_clients) - alive),
         "connect": latency_summary(times),
         "connect_wall_s": round(wall, 1),
         "connects_per_s": round(held / wall, 1) if wall else None,
@@ -331,7 +348,38 @@ async def connections(
         "rss_per_socket_kb": round((rss_held - rss_base) / max(1, held) / 1024, 1),
         "idle_cpu_pct": round(idle_cpu * 100, 1),
         "processes": len(pids),
+        "holder_processes": holders,
+        "deflate_negotiated": negotiated,
     }
+
+
+async def _holder_start(
+    server: infra.Server, count: int, accounts: Sequence[Account], offset: int
+) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
+    proc = await asyncio.create_subprocess_exec(
+        infra.PY, "-m", "bench.holder", cwd=infra.ROOT, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, limit=2**24,
+    )  # fmt: skip
+    order = {
+        "ports": server.ports, "count": count, "offset": offset, "deflate": wsclient.OFFER_DEFLATE,
+        "accounts": [[a.username, a.token, a.refresh] for a in accounts],
+    }  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(order).encode() + b"\n")
+    await proc.stdin.drain()
+    line = await proc.stdout.readline()
+    if not line:
+        raise RuntimeError("a socket holder process died before reporting")
+    return proc, json.loads(line)
+
+
+async def _holder_close(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(b"close\n")
+    await proc.stdin.drain()
+    report = json.loads(await proc.stdout.readline())
+    await proc.wait()
+    return report
 
 
 def _noop(client: WsClient, payload: bytes, now: float) -> None:

@@ -37,8 +37,9 @@ def test_fanout_harness_runs_end_to_end(monkeypatch):
     monkeypatch.setenv("BENCH_PG_URL", pg_url)
     monkeypatch.setenv("BENCH_REDIS_URL", os.environ["REDIS_URL"])
     config = Config(
-        members=20, senders=2, rates=(10,), duration=2, drain=3, servers=("parley-uvicorn", "bare"),
-        scenarios=("fanout",), db_name=f"{settings.DATABASES['default']['TEST']['NAME']}_bench_smoke",
+        members=20, senders=4, rates=(10,), duration=2, drain=3, servers=("parley-uvicorn", "bare"),
+        reactors=4, reactions_per_s=4, editors=2, edits_per_s=2, deflate_sockets=60, rich_rate=10,
+        scenarios=("fanout", "rich", "deflate"), db_name=f"{settings.DATABASES['default']['TEST']['NAME']}_bench_smoke",
     )  # fmt: skip
     postgres = infra.Services(pg_url=pg_url, redis_url=os.environ["REDIS_URL"])
     try:
@@ -50,11 +51,31 @@ def test_fanout_harness_runs_end_to_end(monkeypatch):
     for server in ("parley-uvicorn", "bare"):
         (row,) = results["fanout"][server]["rates"]
         assert RATE_KEYS <= set(row)
-        assert row["sent"] == 20
+        assert row["sent"] == 20 and row["server_cpu_s"] > 0
         assert row["lost"] == 0 and row["duplicated"] == 0
         assert row["delivered"] == row["expected_deliveries"] == 20 * 20
     parley = results["fanout"]["parley-uvicorn"]["rates"][0]
     assert parley["acked"] == 20 and parley["errors"] == 0
     check = results["fanout"]["persisted_check"]
     assert check["persisted"] == check["sent_to_parley"] > 20  # warm-up included
-    assert "## 1. Fan-out" in report.render(results)
+    rich = results["rich"]
+    assert rich["lost"] == 0 and rich["updates_missing"] == 0 and rich["frame_errors"] == 0
+    assert rich["reactions_done"] == rich["reactions_sent"] == 8
+    assert rich["edits_done"] == rich["edits_sent"] == 4
+    assert rich["update_deliveries"] == 12 * 20 and rich["edit_p99_ms"] is not None
+    squeeze = results["deflate"]
+    # The client offers deflate as browsers do; the default server refuses it, WS_DEFLATE=on accepts.
+    assert squeeze["off"]["negotiated"] == 0 and squeeze["on"]["negotiated"] == 20
+    assert squeeze["off"]["held_negotiated"] == 0 and squeeze["on"]["held_negotiated"] == 60
+    for setting in ("off", "on"):
+        assert squeeze[setting]["lost"] == 0 and squeeze[setting]["sockets_held"] == 60
+    assert squeeze["on"]["wire_bytes_per_delivery"] < squeeze["off"]["wire_bytes_per_delivery"]
+    frames = squeeze["off"]["typical_frames"]
+    assert (
+        frames["catch_up"]["frames"] >= 10 and frames["short"]["deflate_no_context"] < frames["short"]["raw"]
+    )
+    rendered = report.render(results)
+    assert (
+        "## 1. Fan-out" in rendered and "## 1b. Rich traffic" in rendered and "## 1c. permessage" in rendered
+    )
+    assert "CPU per 1,000 deliveries" in rendered

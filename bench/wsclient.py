@@ -6,6 +6,12 @@ at 40k frames/s that alone would saturate a core. This client parses frames stra
 the transport's buffer, timestamps a whole TCP read once, and hands raw payload bytes to a
 callback: a few µs per frame. It speaks enough RFC 6455 for the benchmark: text frames,
 masked client frames, ping → pong, close.
+
+Like every browser it offers ``permessage-deflate`` (RFC 7692), with Chromium's exact offer
+(``DEFLATE_OFFER``; tests/browser/test_handshake.py records what Chromium sends and compares).
+If the server accepts, compressed frames (RSV1) are inflated before the callback sees them;
+the client itself sends uncompressed frames, which the extension allows. ``OFFER_DEFLATE =
+False`` (``python -m bench --no-deflate``) opens sockets as the benchmark did before.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ import json
 import os
 import struct
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 from websockets.frames import apply_mask
 
 FrameHandler = Callable[["WsClient", bytes, float], None]
+
+DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"  # what Chromium sends
+OFFER_DEFLATE = True
 
 
 def _ignore(client: WsClient, payload: bytes, now: float) -> None:
@@ -38,6 +48,12 @@ class WsClient(asyncio.Protocol):
         self.handshake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.first_frame: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.tag: Any = None  # whatever the scenario wants to know the socket by
+        self.deflate: str | None = None  # the server's permessage-deflate answer, if it accepted
+        self.inflater: Any = None
+        self.inflate_bits = 15
+        self.keep_context = True
+        self.wire_bytes = 0  # bytes of frames received after the handshake
+        self.leftover = 0
 
     # -- asyncio.Protocol -------------------------------------------------------------------------
 
@@ -59,16 +75,19 @@ class WsClient(asyncio.Protocol):
             end = buf.find(b"\r\n\r\n")
             if end < 0:
                 return
-            status_line = bytes(buf[: buf.find(b"\r\n")])
+            head = bytes(buf[:end])
+            status_line = head[: head.find(b"\r\n")]
             del buf[: end + 4]
             if b" 101 " not in status_line:
                 self.handshake.set_exception(ConnectionError(status_line.decode("latin1")))
                 self.transport.close()
                 return
+            self._accept_extensions(head)
             self.upgraded = True
             self.handshake.set_result(None)
         pos = 0
         size = len(buf)
+        self.wire_bytes += size - self.leftover
         handler = self.handler
         while size - pos >= 2:
             b0 = buf[pos]
@@ -90,6 +109,8 @@ class WsClient(asyncio.Protocol):
             payload = bytes(buf[start:end])
             pos = end
             opcode = b0 & 0x0F
+            if b0 & 0x40:  # RSV1: a compressed message (servers here never fragment)
+                payload = self._inflate(payload)
             if opcode == 0x1:
                 if not self.first_frame.done():
                     self.first_frame.set_result(payload)
@@ -103,6 +124,26 @@ class WsClient(asyncio.Protocol):
                 return
         if pos:
             del buf[:pos]
+        self.leftover = len(buf)  # counted already; the next read adds only what is new
+
+    def _accept_extensions(self, head: bytes) -> None:
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() != b"sec-websocket-extensions":
+                continue
+            answer = value.decode("latin1").strip()
+            if not answer.startswith("permessage-deflate"):
+                continue
+            self.deflate = answer
+            params = {p.split("=")[0].strip(): p.partition("=")[2].strip() for p in answer.split(";")[1:]}
+            self.inflate_bits = int(params.get("server_max_window_bits") or 15)
+            self.keep_context = "server_no_context_takeover" not in params
+            self.inflater = zlib.decompressobj(-self.inflate_bits)
+
+    def _inflate(self, payload: bytes) -> bytes:
+        if not self.keep_context:
+            self.inflater = zlib.decompressobj(-self.inflate_bits)
+        return self.inflater.decompress(payload + b"\x00\x00\xff\xff")
 
     # -- sending ----------------------------------------------------------------------------------
 
@@ -141,10 +182,11 @@ async def ws_connect(
     loop = asyncio.get_running_loop()
     _, client = await loop.create_connection(lambda: WsClient(handler), host, port)
     key = base64.b64encode(os.urandom(16)).decode()
+    offer = f"Sec-WebSocket-Extensions: {DEFLATE_OFFER}\r\n" if OFFER_DEFLATE else ""
     client.transport.write(
         (
             f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"
         ).encode()
     )
     await client.handshake

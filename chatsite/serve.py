@@ -13,6 +13,11 @@ server runs with:
 * ``--no-proxy-headers``: uvicorn would otherwise take the client address from
   ``X-Forwarded-For`` of any local peer; Parley decides whom to believe itself
   (``TRUSTED_PROXIES``, ``accounts.throttling.client_ip``);
+* ``permessage-deflate`` refused unless ``WS_DEFLATE=on``. Every browser offers it, and
+  uvicorn would accept: then every delivered frame is compressed again for every socket (a
+  zlib stream each), which undoes the one-encoded-frame-per-event fan-out and doubles memory
+  per socket. The numbers behind the choice (CPU per delivery, p99, RSS per socket, bytes on
+  the wire, both ways, same run) are in bench/RESULTS.md ("permessage-deflate");
 * no lifespan, no access log (the hot path logs nothing per request).
 """
 
@@ -21,18 +26,37 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 
 APP = "chatsite.asgi:application"
 FRAME_CHARS = 64 * 1024  # messaging.consumers.MAX_FRAME_CHARS (a test keeps them equal)
 WS_MAX_BYTES = 4 * FRAME_CHARS
 
 
-def command(*, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, app: str = APP) -> list[str]:
-    """The server's command line, for ``subprocess`` or ``exec``."""
+def deflate_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    """``WS_DEFLATE`` of the server's environment: "on" or "off" (default)."""
+    value = environ.get("WS_DEFLATE", "off").strip().lower()
+    if value not in ("on", "off"):
+        raise SystemExit(f"WS_DEFLATE must be 'on' or 'off', not {value!r}")
+    return value == "on"
+
+
+def command(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    app: str = APP,
+    deflate: bool | None = None,
+) -> list[str]:
+    """The server's command line, for ``subprocess`` or ``exec``. ``deflate``: accept
+    permessage-deflate (default: ``WS_DEFLATE``)."""
+    deflate = deflate_wanted() if deflate is None else deflate
     return [
         sys.executable, "-m", "uvicorn", app,
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--ws", "websockets-sansio", "--ws-max-size", str(WS_MAX_BYTES),
+        "--ws-per-message-deflate", "true" if deflate else "false",
         "--no-proxy-headers", "--lifespan", "off", "--no-access-log",
     ]  # fmt: skip
 

@@ -154,7 +154,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 return
             self.cursor = seq
         try:
-            await self.send(text_data=text)
+            # Straight to the ASGI server's send: the two Channels wrappers in between only
+            # build this dict, once per socket per event (bench/RESULTS.md, the send-path profile).
+            await self.base_send({"type": "websocket.send", "text": text})
         except Exception:  # the peer went away mid-write; disconnect() will unregister us
             logger.debug("delivery to a closing socket failed", exc_info=True)
 

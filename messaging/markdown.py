@@ -52,7 +52,7 @@ _ALLOWED_URL_RE = re.compile(r"(?:https?://|mailto:)[^\x00-\x20\x7f-\x9f]+", re.
 _DIGITS_RE = re.compile(r"[0-9]{1,20}")
 
 # `@name`: not glued to a preceding word, address or name, and not cut out of a longer run.
-_MENTION_RE = re.compile(r"(?<![\w.@-])@([A-Za-z0-9_.-]{3,32})(?![\w.@-])")
+MENTION_RE = re.compile(r"(?<![\w.@-])@([A-Za-z0-9_.-]{3,32})(?![\w.@-])")
 ROOM_MENTION = "room"
 
 # A run of emphasis/strike markers longer than any nesting we render is literal text, taken in one
@@ -152,7 +152,7 @@ def _split_mentions(token: Token, users: Mapping[str, int], room: bool) -> list[
     text = token.content
     pieces: list[Token] = []
     last = 0
-    for match in _MENTION_RE.finditer(text):
+    for match in MENTION_RE.finditer(text):
         name = match.group(1)
         # A sentence may end right after the name ("thanks @ana."): try it without the punctuation.
         for candidate in (name, name.rstrip(".-")):

@@ -1,11 +1,15 @@
 """Demo and load data. Used by ``manage.py seed_chat``; every write obeys the services' rules.
 
 Small amounts go through the services themselves (``room_create``, ``room_join``, ``dm_open``,
-``message_send``). Large amounts (load tests: up to millions of messages) take a bulk path that
-writes exactly the rows the services would — each message with its ``message.new`` event whose
-payload is ``message_payload(message)``, each membership with its ``member.joined`` event,
+``message_send``, ``reaction_toggle``, ``message_edit``, ``message_delete``). Large amounts (load
+tests: up to millions of messages) take a bulk path that writes the rows the services leave
+behind — each message in its final state (replies, mentions, Markdown, reactions with their
+rows, an edit's revision, tombstones) with its ``message.new`` event whose payload is
+``message_payload(message)``, reply counts, each membership with its ``member.joined`` event,
 ``Room.last_activity_at`` kept — in batches, under the publication lock, so ids, seqs and
-timestamps still grow together. On PostgreSQL the batches are written with COPY.
+timestamps still grow together. On PostgreSQL the batches are written with COPY. The one
+difference: a bulk-written message's edits and reactions are not separate ``message.updated``
+events (history that old has no earlier states to replay).
 
 Idempotent: users, rooms and DMs are looked up by name before being created; seeded messages
 are numbered (``client_id = "seed-<n>"``) and a re-run writes only the ones still missing.
@@ -17,12 +21,14 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -32,7 +38,7 @@ from chatsite.realtime.events import event_new, publication_order
 from chatsite.realtime.models import Event
 from messaging import changes, services
 from messaging.markdown import render_html
-from messaging.models import Message, Reaction
+from messaging.models import Message, MessageRevision, Reaction
 from messaging.serialization import message_payload
 from rooms import services as room_services
 from rooms.models import Membership, Room
@@ -168,73 +174,238 @@ class PlannedMessage:
     number: int  # position in the seeded stream; client_id is derived from it
     room_id: int
     sender: User
-    body: str
+    body: str  # as it reads now (after its edit, if it had one)
+    reply_to: int | None = None  # number of an earlier planned message in the same room
+    mentions: tuple[User, ...] = ()  # members the body names with "@username"
+    reactions: tuple[tuple[str, tuple[User, ...]], ...] = ()  # emoji → who, in order of first use
+    edited_from: str | None = None  # the body before its one edit
+    deleted: bool = False
 
     @property
     def client_id(self) -> str:
-        return f"{SEED_CLIENT_PREFIX}{self.number:07d}"
+        return client_id_for(self.number)
+
+
+def client_id_for(number: int) -> str:
+    return f"{SEED_CLIENT_PREFIX}{number:07d}"
+
+
+# How often the seeded stream holds each kind of rich message (the rest is plain text).
+RICH = {"reply": 0.06, "mention": 0.05, "markdown": 0.08, "reactions": 0.10, "edited": 0.03, "deleted": 0.01}
+SEED_EMOJI = ("👍", "🎉", "❤️", "😄", "👀", "🚀")
+RECENT = 50  # replies answer one of the room's last RECENT messages
+
+
+def _markdown(words: list[str], rng: random.Random) -> str:
+    first, rest = words[0], " ".join(words[1:])
+    return rng.choice(
+        (
+            f"**{first}** {rest}",
+            f"_{first}_ {rest}",
+            f"`{first}` {rest}",
+            f"> {first} {rest}",
+            f"- {first}\n- {rest}",
+            f"{first} {rest}: https://example.com/{first}",
+            f"```\n{first} {rest}\n```",
+        )
+    )
 
 
 def plan_messages(
     *, rooms: Sequence[tuple[Room, Sequence[User]]], count: int, rng: random.Random
 ) -> Iterator[PlannedMessage]:
-    """The deterministic stream of seeded messages: room, sender (a member) and body of each."""
+    """The deterministic stream of seeded messages: room, sender (a member), body, and the rich
+    parts a lively history has (replies, mentions, Markdown, reactions, edits, deletions)."""
+    recent: dict[int, list[int]] = {}
     for number in range(count):
         room, members = rooms[rng.randrange(len(rooms))]
         sender = members[rng.randrange(len(members))]
-        words = rng.randint(3, 16)
-        body = " ".join(rng.choice(WORDS) for _ in range(words)).capitalize()
-        yield PlannedMessage(number=number, room_id=room.id, sender=sender, body=body)
+        words = [rng.choice(WORDS) for _ in range(rng.randint(3, 16))]
+        body = " ".join(words).capitalize()
+        rolls = {kind: rng.random() < share for kind, share in RICH.items()}
+        earlier = recent.setdefault(room.id, [])
+        reply_to = rng.choice(earlier) if rolls["reply"] and earlier else None
+        others = [m for m in members if m.pk != sender.pk]
+        mentions: tuple[User, ...] = ()
+        if rolls["mention"] and others:
+            mentions = (others[rng.randrange(len(others))],)
+            body = f"@{mentions[0].username} {body}"
+        elif rolls["markdown"]:
+            body = _markdown(words, rng)
+        reactions: tuple[tuple[str, tuple[User, ...]], ...] = ()
+        if rolls["reactions"]:
+            symbols = rng.sample(SEED_EMOJI, rng.randint(1, 3))
+            reactions = tuple(
+                (symbol, tuple(rng.sample(list(members), rng.randint(1, min(4, len(members))))))
+                for symbol in symbols
+            )
+        edited_from = None
+        if rolls["edited"]:
+            edited_from, body = body, f"{body} (edited)"
+        yield PlannedMessage(
+            number=number, room_id=room.id, sender=sender, body=body, reply_to=reply_to, mentions=mentions,
+            reactions=reactions, edited_from=edited_from, deleted=rolls["deleted"],
+        )  # fmt: skip
+        if not rolls["deleted"]:  # nobody answers a deleted message (message_send refuses to)
+            earlier.append(number)
+            del earlier[:-RECENT]
+
+
+def _send_planned(p: PlannedMessage) -> None:
+    """A planned message through the services, as people would have made it: sent (as a reply),
+    reacted to, edited, deleted."""
+    reply_to = None
+    if p.reply_to is not None:
+        reply_to = (
+            Message.objects.filter(client_id=client_id_for(p.reply_to)).values_list("pk", flat=True).first()
+        )
+    first_body = p.edited_from if p.edited_from is not None else p.body
+    message = services.message_send(
+        sender=p.sender, room_id=p.room_id, body=first_body, client_id=p.client_id, reply_to=reply_to
+    ).message
+    for symbol, who in p.reactions:
+        for user in who:
+            changes.reaction_toggle(user=user, message_id=message.id, emoji=symbol)
+    if p.edited_from is not None:
+        changes.message_edit(actor=p.sender, message_id=message.id, body=p.body)
+    if p.deleted:
+        changes.message_delete(actor=p.sender, message_id=message.id)
 
 
 def seeded_message_count() -> int:
     return Message.objects.filter(client_id__startswith=SEED_CLIENT_PREFIX).count()
 
 
-def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
-    """Write what ``message_send`` writes for each planned message, in one transaction.
+def _planned_message(p: PlannedMessage, created_at: datetime) -> Message:
+    """The row the services leave behind once the planned message was sent, reacted to,
+    edited and deleted as planned."""
+    message = Message(
+        room_id=p.room_id,
+        sender=p.sender,
+        client_id=p.client_id,
+        created_at=created_at,
+    )
+    if p.edited_from is not None:
+        message.edited_at = created_at + timedelta(seconds=30)
+    if p.deleted:
+        message.deleted_at = created_at + timedelta(seconds=60)
+        return message  # a tombstone: no text, mentions or reactions (as message_delete leaves it)
+    message.body = p.body
+    message.body_html = render_html(p.body, mentions={u.username.lower(): u.pk for u in p.mentions})
+    message.mentions = sorted(u.pk for u in p.mentions)
+    message.reactions = [
+        {"emoji": symbol, "users": [u.pk for u in who], "names": [u.display_name or u.username for u in who]}
+        for symbol, who in p.reactions
+    ]
+    return message
 
-    Each Message, its ``message.new`` Event with payload ``{"message": message_payload(m)}``
-    and the room's ``last_activity_at``. Held under the publication lock so that no live
-    event takes a seq in between; ids, seqs and ``created_at`` all grow in the same order.
-    Nothing is broadcast: clients learn of seeded history by reading it (or by catch-up).
+
+def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
+    """Write, in one transaction, what the services leave behind for each planned message.
+
+    Each Message in its final state (reply link, mentions, reactions summary and Reaction rows,
+    edit revision, or tombstone), its ``message.new`` Event with payload
+    ``{"message": message_payload(m)}`` (the final state: seeded history has no earlier states
+    to replay), the reply counts of the messages answered (a ``message.updated`` for those
+    written by an earlier batch, as a live reply records) and the room's ``last_activity_at``
+    and ``last_message_id``.
+    Held under the publication lock so that no live event takes a seq in between; ids, seqs and
+    ``created_at`` all grow in the same order. Nothing is broadcast.
     """
     if not planned:
         return []
     with publication_order(), transaction.atomic():
         start = timezone.now()
-        messages = [
-            Message(
-                room_id=p.room_id,
-                sender=p.sender,
-                body=p.body,
-                body_html=render_html(p.body),  # seeded bodies mention no one
-                client_id=p.client_id,
-                created_at=start + timedelta(microseconds=i),
-            )
-            for i, p in enumerate(planned)
-        ]
-        if connection.vendor == "postgresql":
-            _copy_messages(messages)
+        messages = [_planned_message(p, start + timedelta(microseconds=i)) for i, p in enumerate(planned)]
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            ids = _allocate(Message._meta.db_table, "id", len(messages))
+            for message, message_id in zip(messages, ids, strict=True):
+                message.id = message_id
         else:
             messages = Message.objects.bulk_create(messages)
             for message, p in zip(messages, planned, strict=True):
                 message.sender = p.sender
-            Event.objects.bulk_create(
-                event_new(
-                    kinds.MESSAGE_NEW,
-                    room_id=m.room_id,
-                    payload={"message": message_payload(m)},
-                    object_id=m.id,
-                )
-                for m in messages
+        parents, earlier = _link_replies(planned, messages)
+        if not postgres:
+            Message.objects.bulk_update(
+                [m for m in messages if m.reply_to_id or m.reply_count], ["reply_to", "reply_count"]
             )
+        payloads = [{"message": message_payload(m, parent=parents.get(m.reply_to_id))} for m in messages]
+        if postgres:
+            _copy_messages(messages, payloads)
+        else:
+            Event.objects.bulk_create(
+                event_new(kinds.MESSAGE_NEW, room_id=m.room_id, payload=payload, object_id=m.id)
+                for m, payload in zip(messages, payloads, strict=True)
+            )
+        _write_extras(planned, messages)
+        for parent_id, count in sorted(earlier.items()):
+            Message.objects.filter(pk=parent_id).update(reply_count=F("reply_count") + count)
+        Event.objects.bulk_create(
+            event_new(
+                kinds.MESSAGE_UPDATED,
+                room_id=m.room_id,
+                payload={"message": message_payload(m)},
+                object_id=m.id,
+            )
+            for m in Message.objects.select_related("sender").filter(pk__in=earlier).order_by("pk")
+        )
         last_activity: dict[int, tuple[datetime, int]] = {}
         for message in messages:
             last_activity[message.room_id] = (message.created_at, message.id)
         for room_id, (when, last_id) in last_activity.items():
             Room.objects.filter(pk=room_id).update(last_activity_at=when, last_message_id=last_id)
     return messages
+
+
+def _link_replies(
+    planned: Sequence[PlannedMessage], messages: Sequence[Message]
+) -> tuple[dict[int, Message], Counter[int]]:
+    """Point each planned reply at its parent (in this batch or written before) and count the
+    replies each parent gets. Returns (parents by id, replies to parents from earlier batches)."""
+    by_number = {p.number: m for p, m in zip(planned, messages, strict=True)}
+    outside = {p.reply_to for p in planned if p.reply_to is not None and p.reply_to not in by_number}
+    found = {
+        m.client_id: m
+        for m in Message.objects.select_related("sender").filter(
+            client_id__in=[client_id_for(n) for n in outside]
+        )
+    }
+    parents: dict[int, Message] = {}
+    earlier: Counter[int] = Counter()
+    for p, message in zip(planned, messages, strict=True):
+        if p.reply_to is None:
+            continue
+        parent = by_number.get(p.reply_to) or found.get(client_id_for(p.reply_to))
+        if parent is None:  # cannot happen for a stream seeded in order; stay a plain message
+            continue
+        message.reply_to_id = parent.id
+        parents[parent.id] = parent
+        if p.reply_to in by_number:
+            parent.reply_count += 1
+        else:
+            earlier[parent.id] += 1
+    return parents, earlier
+
+
+def _write_extras(planned: Sequence[PlannedMessage], messages: Sequence[Message]) -> None:
+    """The Reaction rows behind each reactions summary, and each edited message's revision."""
+    reactions, revisions = [], []
+    for p, message in zip(planned, messages, strict=True):
+        if p.deleted:
+            continue  # deleting takes its reactions and revisions with it
+        for symbol, who in p.reactions:
+            reactions += [Reaction(message_id=message.id, user=user, emoji=symbol) for user in who]
+        if p.edited_from is not None and message.edited_at is not None:
+            revisions.append(
+                MessageRevision(
+                    message_id=message.id, body=p.edited_from, written_at=message.created_at,
+                    replaced_at=message.edited_at,
+                )
+            )  # fmt: skip
+    Reaction.objects.bulk_create(reactions, batch_size=BATCH)
+    MessageRevision.objects.bulk_create(revisions, batch_size=BATCH)
 
 
 def _allocate(table: str, column: str, count: int) -> list[int]:
@@ -246,40 +417,31 @@ def _allocate(table: str, column: str, count: int) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def _copy_messages(messages: list[Message]) -> None:
-    """PostgreSQL: ids and seqs taken from the tables' own sequences, rows sent by COPY."""
+def _copy_messages(messages: list[Message], payloads: list[dict]) -> None:
+    """PostgreSQL: rows sent by COPY (ids already taken from the table's sequence; seqs here)."""
     message_table, event_table = Message._meta.db_table, Event._meta.db_table
-    for message, message_id in zip(messages, _allocate(message_table, "id", len(messages)), strict=True):
-        message.id = message_id
     seqs = _allocate(event_table, "seq", len(messages))
     raw = connection.connection  # the psycopg connection Django wraps
     with raw.cursor() as cursor:
         with cursor.copy(
-            f"COPY {message_table} (id, room_id, sender_id, body, body_html, client_id, created_at,"
-            " mentions, mentions_room, reply_count, reactions) FROM STDIN"
+            f"COPY {message_table} (id, room_id, sender_id, body, body_html, client_id, created_at, edited_at,"
+            " deleted_at, reply_to_id, mentions, mentions_room, reply_count, reactions) FROM STDIN"
         ) as copy:
             for m in messages:
                 copy.write_row(
                     (
-                        m.id,
-                        m.room_id,
-                        m.sender_id,
-                        m.body,
-                        m.body_html,
-                        m.client_id,
-                        m.created_at,
-                        "[]",
-                        False,
-                        0,
-                        "[]",
+                        m.id, m.room_id, m.sender_id, m.body, m.body_html, m.client_id, m.created_at,
+                        m.edited_at, m.deleted_at, m.reply_to_id, json.dumps(m.mentions), m.mentions_room,
+                        m.reply_count, json.dumps(m.reactions),
                     )
-                )
+                )  # fmt: skip
         with cursor.copy(
             f"COPY {event_table} (seq, room_id, type, subject_id, object_id, payload, created_at) FROM STDIN"
         ) as copy:
-            for m, seq in zip(messages, seqs, strict=True):
-                payload = json.dumps({"message": message_payload(m)})
-                copy.write_row((seq, m.room_id, kinds.MESSAGE_NEW.name, None, m.id, payload, m.created_at))
+            for m, seq, payload in zip(messages, seqs, payloads, strict=True):
+                copy.write_row(
+                    (seq, m.room_id, kinds.MESSAGE_NEW.name, None, m.id, json.dumps(payload), m.created_at)
+                )
 
 
 def seed_messages(
@@ -301,7 +463,7 @@ def seed_messages(
         next(stream)
     if missing <= BULK_THRESHOLD:
         for p in stream:
-            services.message_send(sender=p.sender, room_id=p.room_id, body=p.body, client_id=p.client_id)
+            _send_planned(p)
         progress(count, count)
         return missing
     batch: list[PlannedMessage] = []

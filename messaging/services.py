@@ -23,7 +23,7 @@ from chatsite.realtime.events import event_new, event_writer, events_record_many
 from chatsite.realtime.models import Event
 from chatsite.validation import InvalidNumber, clean_text, is_encodable, parse_id
 from messaging.exceptions import InvalidMessage, InvalidReply, MentionNotAllowed, SendFailed, SendRateLimited
-from messaging.markdown import render_html
+from messaging.markdown import MENTION_RE, ROOM_MENTION, render_html
 from messaging.models import Message
 from messaging.serialization import message_payload
 from rooms.exceptions import RoomNotFound
@@ -284,7 +284,7 @@ def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainErr
         newest[m.room_id] = max(newest.get(m.room_id, 0), m.id)
     for room_id, last_id in sorted(newest.items()):
         Room.objects.filter(pk=room_id).update(last_activity_at=now, last_message_id=last_id)
-    for (index, message), event in zip(rows, events, strict=False):
+    for (index, message), event in zip(rows, events[: len(rows)], strict=True):
         out[index] = SendResult(message=message, created=True, seq=event.seq)
     return out
 
@@ -297,8 +297,10 @@ def message_event(kind: kinds.EventKind, message: Message, parent: Message | Non
 
 # --- mentions --------------------------------------------------------------------------------
 
-_MENTION = re.compile(r"(?<![\w@.])@([A-Za-z0-9_.-]{3,32})")
-ROOM_MENTION = "room"
+# What the renderer marked is what is stored: its spans carry the mentioned members' ids.
+# Matched on the tags themselves: text can't hold a raw "<", so typed look-alikes don't count.
+_MARKED_USER = re.compile(r'<span class="mention" data-user-id="(\d+)">')
+_MARKED_ROOM = '<span class="mention mention-room">'
 
 
 @dataclass(frozen=True)
@@ -312,25 +314,22 @@ def mentions_resolve(*, sender: User, room_id: int, body: str) -> Mention:
     """Who ``body`` mentions among the room's members, and its HTML with them marked.
 
     ``@room`` mentions everyone; in rooms above ROOM_MENTION_OPEN_MAX members only owners and
-    admins may use it (MentionNotAllowed). Unknown names stay plain text."""
-    names = {name.rstrip(".").lower() for name in _MENTION.findall(body)} if "@" in body else set()
-    room_wide = ROOM_MENTION in names
-    names.discard(ROOM_MENTION)
+    admins may use it (MentionNotAllowed). Unknown names, and names in code, stay plain text:
+    the stored mentions are the ones the renderer marked, so what is highlighted is what counts."""
+    names = {n.rstrip(".-").lower() for n in MENTION_RE.findall(body)} if "@" in body else set()
     users: dict[str, int] = {}
-    if names:
+    if names - {ROOM_MENTION}:
         users = {
             name: user_id
             for name, user_id in Membership.objects.filter(room_id=room_id)
             .annotate(name=Lower("user__username"))
-            .filter(name__in=names)
+            .filter(name__in=names - {ROOM_MENTION})
             .values_list("name", "user_id")
         }
+    html = render_html(body, mentions=users, mention_room=ROOM_MENTION in names)
+    room_wide = _MARKED_ROOM in html
     if room_wide:
         membership = membership_get(user=sender, room_id=room_id)
         if not membership.can_manage and room_member_count(room_id=room_id) > settings.ROOM_MENTION_OPEN_MAX:
             raise MentionNotAllowed()
-    return Mention(
-        user_ids=sorted(set(users.values())),
-        room=room_wide,
-        html=render_html(body, mentions=users, mention_room=room_wide),
-    )
+    return Mention(user_ids=sorted({int(i) for i in _MARKED_USER.findall(html)}), room=room_wide, html=html)

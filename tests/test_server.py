@@ -112,3 +112,40 @@ def test_real_server_does_not_take_the_client_address_from_forwarded_headers(
 
     assert [attempt(f"nobody{n}", "x", n) for n in range(3)] == [401, 401, 401]
     assert attempt("alice", PASSWORD, 50) == 429
+
+
+@pytest.mark.parametrize("setting, accepted", [(None, False), ("off", False), ("on", True)])
+def test_real_server_refuses_permessage_deflate_unless_configured(start_server, make_user, setting, accepted):
+    """Browsers offer permessage-deflate on every socket; by default the server answers without
+    it (one encoded frame per event, not one compression per socket); WS_DEFLATE=on accepts.
+    Driven by the benchmark's client, which offers what Chromium offers and inflates frames."""
+    import asyncio
+
+    from accounts.services import ws_ticket_issue
+    from bench import wsclient
+
+    server = start_server(extra_env={"WS_DEFLATE": setting} if setting else None)
+    ticket = ws_ticket_issue(user=make_user("squeezed"))
+
+    async def scenario() -> tuple[str | None, dict, int]:
+        client, hello = await wsclient.ws_connect("127.0.0.1", server.port, f"/ws/?ticket={ticket}")
+        wire = client.wire_bytes
+        client.close()
+        return client.deflate, json.loads(hello), wire
+
+    assert wsclient.OFFER_DEFLATE
+    answer, hello, wire = asyncio.run(scenario())
+    assert hello["type"] == "hello"  # inflated when it came compressed
+    if accepted:
+        assert answer is not None and answer.startswith("permessage-deflate")
+        assert wire < len(json.dumps(hello, separators=(",", ":")))  # it did come compressed
+    else:
+        assert answer is None
+
+
+def test_serve_refuses_an_unknown_deflate_setting():
+    from chatsite import serve
+
+    with pytest.raises(SystemExit, match="WS_DEFLATE"):
+        serve.deflate_wanted({"WS_DEFLATE": "sometimes"})
+    assert "false" in serve.command(deflate=False) and "true" in serve.command(deflate=True)

@@ -307,23 +307,20 @@ class Hub:
                 socket.membership_changed(kind.name, room_id, seq or 0)
 
         if kind.audience is Audience.ROOM:
-            sockets: Iterable[LocalSocket] = tuple(self.by_room.get(room_id, ()))
+            sockets: tuple[LocalSocket, ...] = tuple(self.by_room.get(room_id, ()))
         elif kind.audience is Audience.OPEN_ROOM:
             sockets = tuple(self.by_open_room.get(room_id, ()))
         else:
             sockets = tuple(
                 socket for user in message.get("users", ()) for socket in self.by_user.get(user, ())
             )
-        exclude = message.get("exclude")
+        if (exclude := message.get("exclude")) is not None:  # ephemeral kinds only: the typist
+            sockets = tuple(socket for socket in sockets if socket.user_id != exclude)
         text: str = message["text"]
         html: str | None = message.get("html")
-        delivered = 0
         for socket in sockets:
-            if exclude is not None and socket.user_id == exclude:
-                continue
             await socket.deliver(seq, html if (html is not None and socket.wants_html) else text)
-            delivered += 1
-        self.delivered += delivered
+        self.delivered += len(sockets)
 
         if kind.subscription is Subscription.LEAVE and room_id is not None:
             for socket in subject_sockets:

@@ -244,6 +244,25 @@ def test_mentions_are_stored_as_member_ids_and_marked_in_the_html(chat, make_use
     assert message.body_html.count('class="mention"') == 1
 
 
+def test_names_in_code_are_not_mentions(chat, settings):
+    """What counts as a mention is what the rendered message highlights."""
+    settings.ROOM_MENTION_OPEN_MAX = 1
+    room, _, ben, _, _ = chat
+    message = services.message_send(sender=ben, room_id=room.id, body="run `@ann` and `@room` here").message
+    assert message.mentions == [] and message.mentions_room is False
+    assert 'class="mention' not in message.body_html
+
+
+def test_typed_markup_is_not_a_mention(chat, make_user, settings):
+    """Text that looks like the renderer's mention markup marks nobody (a stranger's id least of all)."""
+    settings.ROOM_MENTION_OPEN_MAX = 1
+    room, ann, ben, _, _ = chat
+    stranger = make_user("stranger")
+    body = f'data-user-id="{stranger.id}" data-user-id="{ann.id}" class="mention mention-room"'
+    message = services.message_send(sender=ben, room_id=room.id, body=body).message
+    assert message.mentions == [] and message.mentions_room is False
+
+
 def test_room_mentions_in_big_rooms_are_for_owners_and_admins(chat, make_user, settings):
     settings.ROOM_MENTION_OPEN_MAX = 2
     room, ann, ben, _, _ = chat

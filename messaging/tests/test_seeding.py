@@ -165,3 +165,89 @@ def test_command_reports_progress_for_load_sizes():
     assert "messages: 30/30" in out.getvalue()
     assert Message.objects.count() == 30  # the service path, for small numbers
     assert not Message.objects.exclude(client_id__startswith=seeding.SEED_CLIENT_PREFIX).exists()
+
+
+def _planned_through_services_and_bulk(plan) -> tuple[Message, Message]:
+    """One planned message written by ``_send_planned`` (the services) and by the bulk path."""
+    seeding._send_planned(plan)
+    by_services = Message.objects.select_related("sender").get(client_id=plan.client_id)
+    bulk_plan = seeding.PlannedMessage(**{**plan.__dict__, "number": plan.number + 1000})
+    (bulk,) = seeding.messages_bulk_insert([bulk_plan])
+    return by_services, Message.objects.select_related("sender").get(pk=bulk.pk)
+
+
+def test_bulk_rich_messages_equal_what_the_services_leave():
+    """Replies, mentions, Markdown, reactions, edits and deletions: the bulk row is the row the
+    services leave after the same sends, reactions, edits and deletions."""
+    alice, bob, carol = seeding.seed_users(count=3, rng=random.Random(1))
+    room = room_services.room_create(creator=alice, name="rich")
+    for user in (bob, carol):
+        room_services.room_join(user=user, room_id=room.id)
+    root = services.message_send(
+        sender=alice, room_id=room.id, body="root", client_id=seeding.client_id_for(1)
+    )
+    plans = [
+        seeding.PlannedMessage(number=2, room_id=room.id, sender=bob, body="@carol **look** at `this`",
+                               reply_to=1, mentions=(carol,), reactions=(("🎉", (alice, carol)), ("👍", (bob,)))),
+        seeding.PlannedMessage(number=3, room_id=room.id, sender=carol, body="fixed (edited)", edited_from="fixd"),
+        seeding.PlannedMessage(number=4, room_id=room.id, sender=bob, body="oops", reactions=(("👀", (alice,)),),
+                               deleted=True),
+    ]  # fmt: skip
+    skip = {"id", "created_at", "client_id", "edited_at", "deleted_at", "reply_to"}
+    for plan in plans:
+        by_services, by_bulk = _planned_through_services_and_bulk(plan)
+        for field in Message._meta.concrete_fields:
+            if field.name not in skip:
+                assert getattr(by_bulk, field.attname) == getattr(by_services, field.attname), field.name
+        assert (by_bulk.edited_at is None) == (by_services.edited_at is None)
+        assert (by_bulk.deleted_at is None) == (by_services.deleted_at is None)
+        assert by_bulk.reply_to_id == by_services.reply_to_id  # both answer the same parent
+        for related in ("reaction_rows", "revisions"):
+            mine = getattr(by_bulk, related)
+            theirs = getattr(by_services, related)
+            assert sorted(
+                mine.values_list(*(("user_id", "emoji") if related == "reaction_rows" else ("body",)))
+            ) == (
+                sorted(
+                    theirs.values_list(*(("user_id", "emoji") if related == "reaction_rows" else ("body",)))
+                )
+            )
+    assert plans[0].mentions and Message.objects.get(client_id=plans[0].client_id).mentions == [carol.id]
+    root.message.refresh_from_db()
+    assert root.message.reply_count == 2  # one reply written by each path
+    # The parent written before the bulk batch hears of its new reply, as with a live reply.
+    latest = Event.objects.filter(object_id=root.message.id).order_by("-seq").first()
+    assert latest.type == "message.updated" and latest.payload["message"]["reply_count"] == 2
+
+
+def test_seeded_history_holds_every_kind_of_rich_message_consistently():
+    seeding.seed_chat(seed=3, users=12, rooms=2, members=6, messages=1500, dms=1)
+    messages = Message.objects.all()
+    assert messages.filter(reply_to__isnull=False).count() > 30
+    assert messages.exclude(mentions=[]).count() > 30
+    assert (
+        messages.filter(body_html__contains="<strong>").exists()
+        and messages.filter(body_html__contains="<code>").exists()
+    )
+    assert messages.exclude(reactions=[]).count() > 60
+    assert messages.filter(edited_at__isnull=False).count() > 10
+    deleted = messages.filter(deleted_at__isnull=False)
+    assert deleted.count() > 3 and not deleted.exclude(body="").exists()
+    # Counts and summaries agree with the rows behind them.
+    for message in messages.filter(reply_count__gt=0):
+        assert message.reply_count == Message.objects.filter(reply_to=message).count()
+    assert (
+        sum(messages.values_list("reply_count", flat=True)) == messages.filter(reply_to__isnull=False).count()
+    )
+    for message in messages.exclude(reactions=[]):
+        rows = sorted(message.reaction_rows.values_list("emoji", "user_id"))
+        assert rows == sorted((r["emoji"], u) for r in message.reactions for u in r["users"])
+    for message in messages.filter(edited_at__isnull=False, deleted_at__isnull=True):
+        assert message.revisions.count() == 1
+    # The newest event about each message carries its current state; no event holds a deleted body.
+    for message in messages.select_related("sender"):
+        latest = Event.objects.filter(object_id=message.id).order_by("-seq").first()
+        parent = Message.objects.select_related("sender").filter(pk=message.reply_to_id).first()
+        assert latest.payload == {"message": message_payload(message, parent=parent)}
+    for message in deleted:
+        assert not Event.objects.filter(object_id=message.id).exclude(payload__message__body="").exists()

@@ -124,6 +124,12 @@ def describe_violations(violations: list[dict[str, Any]], nodes: int = 10) -> st
     return "\n".join(lines)
 
 
+@pytest.fixture(autouse=True)
+def _no_send_limit(settings):
+    """Browser tests send as fast as people click; the send budget is tested elsewhere."""
+    settings.SEND_RATE_LIMIT = 10_000
+
+
 @pytest.fixture
 def page_errors() -> PageErrors:
     return PageErrors()

@@ -25,11 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 
 
-@pytest.fixture(autouse=True)
-def _no_send_limit(settings):
-    settings.SEND_RATE_LIMIT = 10_000
-
-
 @pytest.fixture
 def people(make_user):
     alice = make_user("alice", display_name="Alice Liddell")

@@ -15,11 +15,6 @@ from tests.browser.conftest import off_loop, save_screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
-@pytest.fixture(autouse=True)
-def _no_send_limit(settings):
-    settings.SEND_RATE_LIMIT = 10_000
-
-
 @pytest.fixture
 def general(make_user):
     alice = make_user("alice", display_name="Alice Liddell")
