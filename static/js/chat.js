@@ -368,7 +368,11 @@
 
   function countUnread(m) {
     var state = unread[m.room];
-    if (!state || m.id <= state.last_read) return;
+    if (!state) {
+      // A room joined since the counts were read (a new DM, say): all of it is new to this page.
+      state = unread[m.room] = { room: m.room, last_read: 0, unread: 0, unread_capped: false, mentions: 0 };
+    }
+    if (m.id <= state.last_read) return;
     state.unread = Math.min(UNREAD_CAP, state.unread + 1);
     state.unread_capped = state.unread >= UNREAD_CAP;
     if (hasUser((m.mentions || []).join(","), userId) || m.mentions_room) state.mentions += 1;
