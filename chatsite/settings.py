@@ -321,6 +321,10 @@ SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.
 HUB_GAP_CHECK_SECONDS = env_int("HUB_GAP_CHECK_SECONDS", 5)
+# Presence (chatsite.realtime.presence): each process refreshes its users every HEARTBEAT seconds;
+# a process that dies leaves its users online for at most TTL seconds.
+PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)
+PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 30)
 
 LOGGING = {
     "version": 1,

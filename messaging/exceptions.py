@@ -58,3 +58,10 @@ class EditWindowClosed(PermissionDenied):
 class MentionNotAllowed(PermissionDenied):
     code = "mention_not_allowed"
     default_detail = "Only owners and admins can mention @room in a room this big."
+
+
+class InvalidReadPointer(DomainError):
+    """A read pointer past the room's newest message (a pointer in the past is a no-op)."""
+
+    code = "invalid_read"
+    default_detail = "'message' must be the id of a message of this room, at most its newest."

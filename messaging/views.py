@@ -58,13 +58,18 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
         around = None
     if around is not None:  # a jump to a message (a reply's parent, a search result)
         page = selectors.history_around(user=request.user, room_id=room_id, message_id=around)
+    membership = room_membership(user=request.user, room_id=room_id)
     context = {
         "room": room,
         "label": room_label(room=room, user=request.user),
         "history": page or selectors.history_page(user=request.user, room_id=room_id),
         "around": around if page else None,
         "pending": _pending_payload(request),
-        "can_manage": room_membership(user=request.user, room_id=room_id).can_manage,
+        "can_manage": membership.can_manage,
+        # Where the "new messages" divider goes (and what "jump to first unread" opens).
+        "first_unread": selectors.first_unread_id(
+            user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
+        ),
         "quick_reactions": QUICK_REACTIONS,
     }
     return render_chat(request, "messaging/room.html", context, seq=seq)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -11,12 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
+from chatsite.realtime.presence import presence_of
 from rooms import selectors, services
 from rooms.models import Room
 from rooms.serializers import (
     DirectSerializer,
     MemberAddSerializer,
     MemberSerializer,
+    PresenceQuerySerializer,
+    PresenceSerializer,
     RoomCreateSerializer,
     RoomListQuerySerializer,
     RoomSerializer,
@@ -107,3 +112,27 @@ class DirectView(APIView):
         return Response(
             RoomSerializer(room).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class PresenceView(APIView):
+    @extend_schema(parameters=[PresenceQuerySerializer], responses=PresenceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Presence of users who share a room or DM with you (others are left out, as if unknown):
+        online while any socket of theirs is open on any server process."""
+        query = PresenceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        visible = selectors.users_sharing_a_room(user=request.user, user_ids=query.validated_data["users"])
+        return Response(
+            [
+                {
+                    "user": user_id,
+                    "state": state["state"],
+                    "last_seen": _timestamp(state["last_seen"]),
+                }
+                for user_id, state in presence_of(visible).items()
+            ]
+        )
+
+
+def _timestamp(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)

@@ -26,6 +26,9 @@ class Room(models.Model):
     direct_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
     # Ordering of sidebars ("most recent activity first"); maintained by message_send.
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Id of the room's newest message (0: none yet), maintained with last_activity_at: where a new
+    # member's read pointer starts, and how far a read pointer may go.
+    last_message_id = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         constraints = [
@@ -55,6 +58,9 @@ class Membership(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # How far the member has read: every message of the room with an id up to this one. Only
+    # grows (messaging.reads.read_mark); a member starts at the room's newest message.
+    last_read_message_id = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

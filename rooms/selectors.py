@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db.models import Count, F, QuerySet
 
 from accounts.models import User
+from chatsite.realtime.presence import presence_of
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
 
@@ -80,3 +82,42 @@ def sidebar(*, user: User) -> Sidebar:
         rooms=[e for e in entries if not e.room.is_direct],
         directs=[e for e in entries if e.room.is_direct],
     )
+
+
+def users_sharing_a_room(*, user: User, user_ids: list[int]) -> set[int]:
+    """Those of ``user_ids`` who share a room or DM with ``user`` (``user`` included): whose
+    presence ``user`` may see."""
+    if not user_ids:
+        return set()
+    mine = Membership.objects.filter(user=user).values("room_id")
+    shared = set(
+        Membership.objects.filter(room_id__in=mine, user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+    return shared | ({user.id} & set(user_ids))
+
+
+@dataclass(frozen=True)
+class MemberPresence:
+    membership: Membership
+    online: bool
+    last_seen: datetime | None
+
+
+def room_members_presence(*, user: User, room_id: int) -> list[MemberPresence]:
+    """The room's members with their presence (they all share this room with ``user``), online
+    first, each group by username. Read when the member panel opens: presence changes are not
+    pushed to big rooms' members."""
+    members = list(room_members(user=user, room_id=room_id))
+    states = presence_of(m.user_id for m in members)
+    entries = []
+    for m in members:
+        state = states[m.user_id]
+        seen = state["last_seen"]
+        entries.append(
+            MemberPresence(
+                membership=m,
+                online=state["state"] == "online",
+                last_seen=datetime.fromtimestamp(seen, tz=UTC) if seen is not None else m.user.last_seen,
+            )
+        )
+    return sorted(entries, key=lambda entry: not entry.online)  # stable: usernames stay in order

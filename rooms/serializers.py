@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chatsite.validation import InvalidNumber, parse_id
 from rooms.models import Membership, Room
 from rooms.services import NAME_MAX
 
@@ -67,3 +68,28 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class DirectSerializer(serializers.Serializer):
     usernames = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=20)
+
+
+PRESENCE_USERS_MAX = 100
+
+
+class PresenceQuerySerializer(serializers.Serializer):
+    users = serializers.CharField(
+        help_text=f"comma-separated user ids, at most {PRESENCE_USERS_MAX}",
+        max_length=20 * PRESENCE_USERS_MAX,
+    )
+
+    def validate_users(self, value: str) -> list[int]:
+        try:
+            ids = [parse_id(part, label="users", minimum=1) for part in value.split(",")]
+        except InvalidNumber as exc:
+            raise serializers.ValidationError("users must be comma-separated user ids.") from exc
+        if len(set(ids)) > PRESENCE_USERS_MAX:
+            raise serializers.ValidationError(f"At most {PRESENCE_USERS_MAX} users at a time.")
+        return sorted(set(ids))
+
+
+class PresenceSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["online", "offline"])
+    last_seen = serializers.DateTimeField(allow_null=True, help_text="when a socket of theirs was last open")

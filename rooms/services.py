@@ -71,7 +71,9 @@ def room_join(*, user: User, room_id: int) -> Membership:
     room = Room.objects.filter(pk=room_id, kind=Room.Kind.PUBLIC).first()
     if room is None:
         raise RoomNotFound()
-    membership, created = Membership.objects.get_or_create(user=user, room=room)
+    membership, created = Membership.objects.get_or_create(
+        user=user, room=room, defaults={"last_read_message_id": room.last_message_id}
+    )
     if created:
         _record_joined(membership)
     return membership
@@ -108,7 +110,9 @@ def member_add(*, actor: User, room_id: int, username: str) -> Membership:
     target = User.objects.filter(username__iexact=(username or "").strip(), is_active=True).first()
     if target is None:
         raise UnknownUser(field="username")
-    membership, created = Membership.objects.get_or_create(user=target, room=room)
+    membership, created = Membership.objects.get_or_create(
+        user=target, room=room, defaults={"last_read_message_id": room.last_message_id}
+    )
     if created:
         _record_joined(membership)
     return membership

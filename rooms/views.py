@@ -119,7 +119,7 @@ def leave(request: HttpRequest, room_id: int) -> HttpResponse:
 
 def _members(request: HttpRequest, room_id: int, **extra: Any) -> HttpResponse:
     room = selectors.room_detail(user=request.user, room_id=room_id)
-    members = selectors.room_members(user=request.user, room_id=room_id)
+    members = selectors.room_members_presence(user=request.user, room_id=room_id)
     return render(request, "rooms/_members.html", {"room": room, "members": members, **extra})
 
 

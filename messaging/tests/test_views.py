@@ -8,6 +8,7 @@ from django.test import Client
 from accounts.models import User
 from chatsite.realtime.selectors import latest_seq
 from conftest import elements
+from messaging import reads as services_reads
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
@@ -261,3 +262,27 @@ def test_a_message_in_a_room_you_are_not_in_is_a_404_like_a_missing_one(
     assert foreign.status_code == missing.status_code == 404
     assert foreign.content == missing.content
     assert Message.objects.get(pk=mid).body == "private"
+
+
+def test_room_page_marks_the_first_unread_with_a_divider_and_a_jump(logged_in, owner, room, make_user):
+    reader = make_user()
+    services.room_join(user=reader, room_id=room.id)
+    read = fill(room, owner, 3)
+    services_reads.read_mark(user=reader, room_id=room.id, message_id=read[-1])
+    message_send(sender=reader, room_id=room.id, body="my own is never unread")
+    unread = fill(room, owner, 2)
+    html = logged_in(reader).get(f"/r/{room.id}/").content.decode()
+    shown = re.findall(r'id="(unread-divider|msg-\d+)"', html)
+    assert shown.index("unread-divider") == shown.index(f"msg-{unread[0]}") - 1
+    assert f'href="?around={unread[0]}#msg-{unread[0]}" data-jump-unread="{unread[0]}"' in html
+    # Nothing unread: no divider, no jump.
+    services_reads.read_mark(user=reader, room_id=room.id, message_id=unread[-1])
+    html = logged_in(reader).get(f"/r/{room.id}/").content.decode()
+    assert "unread-divider" not in html and "jump-unread" not in html
+
+
+def test_sidebar_items_carry_unread_and_mention_badges_for_the_page(logged_in, owner, room):
+    html = logged_in(owner).get("/").content.decode()
+    item = html[html.index(f'id="sidebar-room-{room.id}"') :]
+    assert "data-unread hidden" in item and "data-mentions hidden" in item
+    assert "unread</span>" in item and "you were mentioned" in item  # read out by screen readers

@@ -1,5 +1,6 @@
 import pytest
 
+from chatsite.realtime.presence import ProcessPresence
 from rooms.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +104,24 @@ def test_ids_that_are_not_numbers_or_too_big_answer_the_json_404(auth_api, make_
             b'{"detail":"Not found.","code":"not_found"}',
         )
         assert response["Content-Type"] == "application/json"
+
+
+def test_presence_of_users_who_share_a_room_only(auth_api, room_of_two, make_user):
+    _, ann, ben = room_of_two
+    eve = make_user()  # shares nothing with ann
+    elsewhere = ProcessPresence()
+    elsewhere.beat([ben.id, eve.id])  # both have a socket open somewhere
+    answer = auth_api(ann).get(f"/api/presence/?users={ben.id},{eve.id},{ann.id},999999")
+    assert answer.status_code == 200
+    by_user = {entry["user"]: entry for entry in answer.json()}
+    assert set(by_user) == {ann.id, ben.id}  # eve and the unknown id are left out alike
+    assert by_user[ben.id]["state"] == "online" and by_user[ben.id]["last_seen"]
+    assert by_user[ann.id] == {"user": ann.id, "state": "offline", "last_seen": None}
+    elsewhere.gone(ben.id)
+    assert auth_api(ann).get(f"/api/presence/?users={ben.id}").json()[0]["state"] == "offline"
+
+
+@pytest.mark.parametrize("users", ["", "1,x", "1,,2", "-1", ",".join(str(i) for i in range(1, 102))])
+def test_presence_refuses_bad_user_lists(auth_api, users):
+    answer = auth_api().get(f"/api/presence/?users={users}")
+    assert answer.status_code == 400 and "users" in answer.json()

@@ -1,10 +1,13 @@
 """htmx/template views of rooms: members get pages and fragments, non-members a 404 identical
 to a missing room's, anonymous visitors the log-in page."""
 
+import re
+
 import pytest
 from django.test import Client
 
 from accounts.models import User
+from chatsite.realtime.presence import ProcessPresence
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
@@ -188,3 +191,20 @@ def test_sidebar_fragment_ignores_a_current_room_that_is_not_an_id(owner, room, 
 @pytest.mark.parametrize("url", ["/r/{}/", "/r/{}/history/?before=1", "/rooms/{}/members/"])
 def test_ids_too_big_for_the_database_are_a_404(owner, url):
     assert client_for(owner).get(url.format(10**19)).status_code == 404
+
+
+def test_members_panel_shows_who_is_online_first(owner, make_user, room):
+    for name in ("amy", "zed"):
+        services.room_join(user=make_user(name), room_id=room.id)
+    zed = User.objects.get(username="zed")
+    somewhere = ProcessPresence()
+    somewhere.beat([zed.id])  # a socket of zed's is open on some server process
+    somewhere.beat([owner.id])
+    somewhere.gone(owner.id)  # olga closed hers a moment ago
+    panel = client_for(owner).get(f"/rooms/{room.id}/members/", **HTMX).content.decode()
+    order = re.findall(r"@(\w+)", panel)
+    assert order[:3] == ["zed", "amy", "olga"]  # online first, then by username
+    items = panel.split('<li class="member')[1:]
+    assert items[0].startswith(' online"') and "Online" in items[0]
+    assert "Offline" in items[1]  # amy: never seen
+    assert "Last seen 0" in items[2] and "minutes ago" in items[2]  # olga: just now

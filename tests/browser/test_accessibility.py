@@ -254,6 +254,35 @@ def open_room(page: Any, site: Site, scheme: str) -> None:
     message(page, site.own_message).get_by_role("button", name="Reply").focus()
 
 
+def _news_for_carol(page: Any, site: Site) -> None:
+    """Bob mentions Carol in General, through the REST API (each scheme's check opens the room,
+    which reads it): she has an unread message and an unread mention again."""
+    url = site.server.url
+    token = page.request.post(f"{url}/api/auth/token/", data={"username": "bob", "password": PASSWORD})
+    sent = page.request.post(
+        f"{url}/api/rooms/{site.general}/messages/",
+        data={"body": "@carol news for you"},
+        headers={"Authorization": f"Bearer {token.json()['access']}"},
+    )
+    assert sent.status == 201, sent.text()
+
+
+def open_home_unread(page: Any, site: Site, scheme: str) -> None:
+    """The sidebar's unread and mention badges."""
+    _news_for_carol(page, site)
+    page.goto(f"{site.server.url}/")
+    expect(page.locator(f"#sidebar-room-{site.general} [data-mentions]")).to_be_visible()
+    expect(page.locator(f"#sidebar-room-{site.general} [data-unread]")).to_be_visible()
+
+
+def open_room_unread(page: Any, site: Site, scheme: str) -> None:
+    """A room opened with unread messages: the "new messages" divider and "jump to first unread"."""
+    _news_for_carol(page, site)
+    _room(page, site, site.general)
+    expect(page.locator("#messages .unread-divider")).to_be_visible()
+    expect(page.locator("#jump-unread")).to_be_visible()
+
+
 def open_room_members(page: Any, site: Site, scheme: str) -> None:
     _room(page, site, site.general)
     page.get_by_role("button", name=re.compile("Members")).click()
@@ -382,6 +411,8 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "register-errors": (open_register_errors, None),
     "home": (open_home, "alice"),
     "room": (open_room, "alice"),
+    "home-unread": (open_home_unread, "carol"),
+    "room-unread": (open_room_unread, "carol"),
     "room-members": (open_room_members, "alice"),
     "room-thread": (open_room_thread, "alice"),
     "room-edit-history": (open_room_edit_history, "alice"),
