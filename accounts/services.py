@@ -19,9 +19,9 @@ from chatsite.exceptions import DomainError
 from chatsite.realtime import broadcasts
 
 
-@transaction.atomic
-def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
-    """Create an account, or raise RegistrationError with field errors (nothing is written)."""
+def registration_errors(*, username: str, password: str, email: str = "") -> dict[str, list[str]]:
+    """Every reason these would not make an account, by field (empty: they would). Writes nothing,
+    so a form can show these next to its own errors, all at once."""
     username = (username or "").strip()
     errors: dict[str, list[str]] = {}
     try:
@@ -30,9 +30,8 @@ def user_register(*, username: str, password: str, email: str = "", display_name
         errors["username"] = list(exc.messages)
     if "username" not in errors and User.objects.filter(username__iexact=username).exists():
         errors["username"] = ["That username is taken."]
-    candidate = User(username=username, email=email or "", display_name=display_name or "")
     try:
-        validate_password(password or "", user=candidate)
+        validate_password(password or "", user=User(username=username, email=email or ""))
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if email:
@@ -40,8 +39,17 @@ def user_register(*, username: str, password: str, email: str = "", display_name
             User._meta.get_field("email").run_validators(email)
         except ValidationError as exc:
             errors["email"] = list(exc.messages)
+    return errors
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    """Create an account, or raise RegistrationError with field errors (nothing is written)."""
+    username = (username or "").strip()
+    errors = registration_errors(username=username, password=password, email=email)
     if errors:
         raise RegistrationError(errors)
+    candidate = User(username=username, email=email or "", display_name=display_name or "")
     candidate.set_password(password)
     try:
         with transaction.atomic():

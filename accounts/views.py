@@ -38,14 +38,32 @@ def register(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data.get("email") or "",
             )
         except RegistrationError as exc:
-            for field, messages in exc.errors.items():
-                for message in messages:
-                    form.add_error("password1" if field == "password" else field, message)
+            _add_registration_errors(form, exc.errors)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("home")
+    elif request.method == "POST":
+        # The form's own errors and the account rules' together, so one submission shows them all.
+        _add_registration_errors(
+            form,
+            services.registration_errors(
+                username=request.POST.get("username", ""),
+                password=request.POST.get("password1", ""),
+                email=form.cleaned_data.get("email") or "",
+            ),
+        )
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/register.html", {"form": form}, status=status)
+
+
+def _add_registration_errors(form: RegisterForm, errors: dict[str, list[str]]) -> None:
+    """Add the account rules' errors to fields the form has not already found wrong."""
+    for field, messages in errors.items():
+        name = "password1" if field == "password" else field
+        if name in form.errors:
+            continue
+        for message in messages:
+            form.add_error(name, message)
 
 
 class LoginView(auth_views.LoginView):

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts.models import User
-from conftest import PASSWORD
+from conftest import PASSWORD, elements
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,30 @@ def test_theme_toggle_is_remembered(make_user):
     assert 'data-theme="dark"' in client.get("/").content.decode()
     assert client.post("/account/theme/", {"theme": "neon"}, **htmx).status_code == 400
     assert Client().post("/account/theme/", {"theme": "dark"}).status_code == 302
+
+
+def test_register_shows_every_field_error_at_once(browser, make_user):
+    make_user("dup")
+    response = csrf_post(
+        browser,
+        "/register/",
+        {"username": "DUP", "email": "nope", "password1": "short", "password2": "other"},
+    )
+    assert response.status_code == 400
+    for message in (b"taken", b"valid email", b"too short", b"differ"):
+        assert message in response.content
+    assert User.objects.count() == 1
+
+
+def test_register_form_describedby_ids_exist(browser, make_user):
+    make_user("dup")
+    response = csrf_post(browser, "/register/", {"username": "dup", "password1": "short", "password2": "x"})
+    found = elements(response.content.decode())
+    ids = {attrs.get("id") for _, attrs in found}
+    described = [
+        attrs["aria-describedby"] for tag, attrs in found if tag == "input" and attrs.get("aria-describedby")
+    ]
+    assert len(described) >= 3  # username (help + error), password1, password2
+    for value in described:
+        for ref in value.split():
+            assert ref in ids, ref
