@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/token/refresh/", api.RotatingTokenRefreshView.as_view(), name="api-token-refresh"),
     path("auth/logout/", api.LogoutView.as_view(), name="api-logout"),
     path("auth/me/", api.MeView.as_view(), name="api-me"),
+    path("auth/password/", api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/ws-ticket/", api.WsTicketView.as_view(), name="api-ws-ticket"),
     path("users/", api.UserListView.as_view(), name="api-users"),
 ]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("rooms/<id:room_id>/members/", api.MemberListView.as_view(), name="api-room-members"),
     path("rooms/<id:room_id>/members/<id:user_id>/", api.MemberDetailView.as_view(), name="api-room-member"),
     path("dms/", api.DirectView.as_view(), name="api-dms"),
+    path("auth/me/delete/", api.AccountDeleteView.as_view(), name="api-account-delete"),
 ]

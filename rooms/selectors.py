@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Lower
 
 from accounts.models import User
 from rooms.exceptions import RoomNotFound
@@ -54,12 +55,27 @@ def room_detail(*, user: User, room_id: int) -> Room:
     return Room.objects.annotate(member_count=Count("memberships")).get(pk=room_id)
 
 
+def room_labels(*, rooms: list[Room], user: User) -> dict[int, str]:
+    """What each room is called for ``user``: its name; a DM is named after the *other*
+    participants, by their shown names (display name, else username), in one query for all."""
+    labels = {room.id: room.name for room in rooms if not room.is_direct}
+    direct_ids = [room.id for room in rooms if room.is_direct]
+    others: dict[int, list[str]] = {room_id: [] for room_id in direct_ids}
+    rows = (
+        Membership.objects.filter(room_id__in=direct_ids)
+        .exclude(user=user)
+        .values_list("room_id", "user__display_name", "user__username")
+        .order_by(Lower("user__username"))
+    )
+    for room_id, display_name, username in rows:
+        others[room_id].append(display_name or username)
+    # Every other participant's account is gone: their messages say "deleted user" too.
+    labels.update({room_id: ", ".join(names) or "deleted user" for room_id, names in others.items()})
+    return labels
+
+
 def room_label(*, room: Room, user: User) -> str:
-    """What a room is called for ``user``: a DM is named after the *other* participants."""
-    if not room.is_direct:
-        return room.name
-    others = [name for name in room.name.split(", ") if name.lower() != user.username.lower()]
-    return ", ".join(others) or room.name
+    return room_labels(rooms=[room], user=user)[room.id]
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,9 @@ class Sidebar:
 
 
 def sidebar(*, user: User) -> Sidebar:
-    entries = [SidebarEntry(room=r, label=room_label(room=r, user=user)) for r in rooms_for_user(user=user)]
+    rooms = list(rooms_for_user(user=user))
+    labels = room_labels(rooms=rooms, user=user)
+    entries = [SidebarEntry(room=r, label=labels[r.id]) for r in rooms]
     return Sidebar(
         rooms=[e for e in entries if not e.room.is_direct],
         directs=[e for e in entries if e.room.is_direct],

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.serialization import user_brief
+from accounts.services import password_check, user_delete
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
 from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
@@ -176,3 +177,20 @@ def _dm_create(*, creator: User, participants: list[User], key: str) -> Room:
         role = Membership.Role.OWNER if participant == creator else Membership.Role.MEMBER
         _record_joined(Membership.objects.create(user=participant, room=room, role=role))
     return room
+
+
+@event_writer
+def account_delete(*, user: User, password: str) -> None:
+    """Delete ``user``'s account, confirmed with their password (WrongPassword otherwise).
+
+    They first leave each room as ``room_leave`` does (members hear ``member.left``, a last
+    owner's rooms pass to an heir), then ``accounts.services.user_delete`` removes the account
+    (messages stay, from a "deleted user"; sockets close). Here, not in accounts, because
+    leaving rooms is this app's and accounts sits below it. Direct conversations cannot be left:
+    their membership goes with the account.
+    """
+    password_check(user=user, password=password)
+    shared = Membership.objects.filter(user=user).exclude(room__kind=Room.Kind.DIRECT)
+    for room_id in list(shared.values_list("room_id", flat=True)):
+        room_leave(user=user, room_id=room_id)
+    user_delete(user=user)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("rooms/<id:room_id>/invite-search/", views.invite_search, name="room-invite-search"),
     path("dm/new/", views.dm_new, name="dm-new"),
     path("dm/search/", views.dm_search, name="dm-search"),
+    path("account/delete/", views.account_delete, name="account-delete"),
 ]

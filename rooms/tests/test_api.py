@@ -1,5 +1,7 @@
 import pytest
 
+from accounts.models import User
+from conftest import PASSWORD
 from rooms.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +105,16 @@ def test_ids_that_are_not_numbers_or_too_big_answer_the_json_404(auth_api, make_
             b'{"detail":"Not found.","code":"not_found"}',
         )
         assert response["Content-Type"] == "application/json"
+
+
+def test_account_delete_needs_the_password(auth_api, make_user, make_room):
+    user = make_user("ann")
+    room = make_room(members=(user,))
+    client = auth_api(user)
+    refused = client.post("/api/auth/me/delete/", {"password": "guess"}, format="json")
+    assert refused.status_code == 400
+    assert "password" in refused.json()
+    assert Membership.objects.filter(room=room, user=user).exists()
+    assert client.post("/api/auth/me/delete/", {"password": PASSWORD}, format="json").status_code == 204
+    assert not Membership.objects.filter(room=room, user_id=user.id).exists()
+    assert not User.objects.filter(pk=user.id).exists()

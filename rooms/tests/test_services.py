@@ -1,9 +1,11 @@
 import pytest
 
+from accounts.exceptions import WrongPassword
+from accounts.models import User
 from chatsite.exceptions import NotFound, PermissionDenied
 from chatsite.realtime.models import Event
-from conftest import scheduled_broadcasts
-from rooms import services
+from conftest import PASSWORD, scheduled_broadcasts
+from rooms import selectors, services
 from rooms.exceptions import InvalidRoom, UnknownUser
 from rooms.models import Membership, Room
 
@@ -144,3 +146,45 @@ def test_dm_validation(make_user):
     with pytest.raises(InvalidRoom):
         services.dm_open(user=ann, usernames=others)
     assert not Room.objects.exists()
+
+
+def test_account_delete_leaves_each_room_and_hands_ownership_on(
+    make_user, django_capture_on_commit_callbacks
+):
+    olga, bob = make_user("olga"), make_user("bob")
+    room = services.room_create(creator=olga, name="Team")
+    services.room_join(user=bob, room_id=room.id)
+    dm, _ = services.dm_open(user=olga, usernames=["bob"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.account_delete(user=olga, password=PASSWORD)
+    assert not User.objects.filter(username="olga").exists()
+    assert Membership.objects.get(room=room).user == bob
+    assert Membership.objects.get(room=room).role == "owner"
+    assert list(Membership.objects.filter(room=dm).values_list("user__username", flat=True)) == ["bob"]
+    left = Event.objects.get(room_id=room.id, type="member.left")
+    assert left.payload["user"]["username"] == "olga"
+    assert left.subject_id is None  # the log keeps it; the account is gone
+    names = [name for name, _type, _subject in scheduled_broadcasts(callbacks)]
+    assert names == ["event_published", "accounts_sockets_close"]
+
+
+def test_account_delete_with_a_wrong_password_changes_nothing(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(WrongPassword):
+        services.account_delete(user=olga, password="guess")
+    assert callbacks == []
+    assert Membership.objects.filter(room=room, user=olga, role="owner").exists()
+
+
+def test_a_dm_is_labelled_by_the_other_participants_shown_names(make_user):
+    olga, bob = make_user("olga"), make_user("bob", display_name="Bob Builder")
+    make_user("cy")
+    pair, _ = services.dm_open(user=olga, usernames=["bob"])
+    group, _ = services.dm_open(user=olga, usernames=["bob", "cy"])
+    team = services.room_create(creator=olga, name="Team")
+    labels = selectors.room_labels(rooms=[pair, group, team], user=olga)
+    assert labels == {pair.id: "Bob Builder", group.id: "Bob Builder, cy", team.id: "Team"}
+    assert selectors.room_label(room=group, user=bob) == "cy, olga"  # by username
+    services.account_delete(user=bob, password=PASSWORD)
+    assert selectors.room_label(room=pair, user=olga) == "deleted user"

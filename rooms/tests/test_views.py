@@ -5,6 +5,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
+from conftest import PASSWORD
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
@@ -188,3 +189,28 @@ def test_sidebar_fragment_ignores_a_current_room_that_is_not_an_id(owner, room, 
 @pytest.mark.parametrize("url", ["/r/{}/", "/r/{}/history/?before=1", "/rooms/{}/members/"])
 def test_ids_too_big_for_the_database_are_a_404(owner, url):
     assert client_for(owner).get(url.format(10**19)).status_code == 404
+
+
+def csrf_post(client: Client, url: str, data: dict) -> object:
+    token = client.get(url).cookies["csrftoken"].value
+    return client.post(url, {**data, "csrfmiddlewaretoken": token})
+
+
+def test_delete_account_needs_the_password_then_logs_out_and_the_messages_stay(make_user, room, owner):
+    user = make_user("ann")
+    services.room_join(user=user, room_id=room.id)
+    message_send(sender=user, room_id=room.id, body="still here")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    refused = csrf_post(client, "/account/delete/", {"password": "guess"})
+    assert refused.status_code == 400
+    assert b'id="id_password_error"' in refused.content
+    assert User.objects.filter(pk=user.pk).exists()
+    response = csrf_post(client, "/account/delete/", {"password": PASSWORD})
+    assert response.status_code == 200
+    assert b"Your account is deleted" in response.content
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert client.get("/").status_code == 302
+    page = client_for(owner).get(f"/r/{room.id}/").content.decode()
+    assert "still here" in page
+    assert "deleted user" in page

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connections
 from django.http import Http404
 from django.test import RequestFactory
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.views.defaults import page_not_found
 from playwright.sync_api import expect
 
@@ -63,6 +67,7 @@ class Site:
     edited: int
     keyboard_message: int  # bob's, in Keyboard, with one reply
     not_found_html: bytes
+    reset_path: str  # a valid password-reset link of erin, who never logs in (it would void it)
 
 
 def _make_site_data(make_user: Callable[..., User]) -> dict[str, int]:
@@ -140,6 +145,14 @@ def site(transactional_db, django_db_blocker) -> Iterator[Site]:
     with django_db_blocker.unblock():
         cache.clear()
         ids = _make_site_data(make_user)
+        erin = make_user("erin", email="erin@example.com")
+        reset_path = reverse(
+            "password-reset-confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(erin.pk)),
+                "token": default_token_generator.make_token(erin),
+            },
+        )
         cache.clear()  # the seeding drew on send budgets the server (sharing the cache) enforces
     connections.close_all()
     # What a missing page is in production (DEBUG off; the test server runs with DEBUG on and
@@ -147,7 +160,7 @@ def site(transactional_db, django_db_blocker) -> Iterator[Site]:
     not_found = page_not_found(RequestFactory().get("/r/999999/"), Http404()).content
     server = launch_server()
     try:
-        yield Site(server=server, not_found_html=not_found, **ids)
+        yield Site(server=server, not_found_html=not_found, reset_path=reset_path, **ids)
     finally:
         server.stop()
 
@@ -349,6 +362,61 @@ def open_not_found(page: Any, site: Site, scheme: str) -> None:
     page.goto(url)
 
 
+def open_profile(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/")
+
+
+def open_profile_errors(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/")
+    page.get_by_label("Display name").fill("\u200b\u200b")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".form-error").first).to_be_visible()
+
+
+def open_password_change(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/password/")
+
+
+def open_password_change_errors(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/password/")
+    page.get_by_label("Current password").fill("not the password")
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".form-error").first).to_be_visible()
+
+
+def open_password_reset(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/password-reset/")
+
+
+def open_password_reset_sent(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/password-reset/")
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("status")).to_contain_text("If an account has that email address")
+
+
+def open_password_reset_confirm(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}{site.reset_path}")
+    expect(page.get_by_label("New password confirmation")).to_be_visible()
+
+
+def open_password_reset_invalid(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/password-reset/MQ/not-a-token/")
+    expect(page.get_by_role("alert")).to_contain_text("expired")
+
+
+def open_account_delete(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/delete/")
+
+
+def open_account_delete_errors(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/delete/")
+    page.get_by_label("Your password").fill("not the password")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.locator(".form-error").first).to_be_visible()
+
+
 def _api_operation(page: Any, site: Site) -> Any:
     """Swagger UI (light only: it has no dark theme), with one operation expanded."""
     page.goto(f"{site.server.url}/api/docs/")
@@ -396,6 +464,16 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "not-found": (open_not_found, "alice"),
     "api-docs": (open_api_docs, "alice"),
     "api-docs-authorize": (open_api_docs_authorize, "alice"),
+    "profile": (open_profile, "alice"),
+    "profile-errors": (open_profile_errors, "alice"),
+    "password-change": (open_password_change, "alice"),
+    "password-change-errors": (open_password_change_errors, "alice"),
+    "password-reset": (open_password_reset, None),
+    "password-reset-sent": (open_password_reset_sent, None),
+    "password-reset-confirm": (open_password_reset_confirm, None),
+    "password-reset-invalid": (open_password_reset_invalid, None),
+    "account-delete": (open_account_delete, "alice"),
+    "account-delete-errors": (open_account_delete_errors, "alice"),
 }
 
 
@@ -403,6 +481,9 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
 EXPECTED_ERRORS = {
     "login-failed": "status of 400",
     "register-errors": "status of 400",
+    "profile-errors": "status of 400",
+    "password-change-errors": "status of 400",
+    "account-delete-errors": "status of 400",
     "not-found": "status of 404",
     "api-docs": "status of 400",
 }
