@@ -18,37 +18,18 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services, throttling
-from accounts.exceptions import RegistrationError
 from accounts.models import User
 from accounts.serializers import (
     LogoutSerializer,
     MeSerializer,
     MeUpdateSerializer,
     PasswordChangeSerializer,
-    RegisteredSerializer,
-    RegisterSerializer,
     TicketSerializer,
     TokenPairSerializer,
     UserSearchSerializer,
     UserSerializer,
 )
 from chatsite.api_errors import errors
-
-
-class RegisterView(APIView):
-    permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
-
-    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer, **errors(429)})
-    def post(self, request: Request) -> Response:
-        throttling.registration_take(ip=throttling.client_ip(request))
-        data = RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            user = services.user_register(**data.validated_data)
-        except RegistrationError as exc:
-            raise ValidationError(exc.errors) from exc
-        return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class ThrottledTokenObtainPairView(TokenObtainPairView):

@@ -3,7 +3,6 @@ from django.urls import path
 from accounts import api
 
 urlpatterns = [
-    path("auth/register/", api.RegisterView.as_view(), name="api-register"),
     path("auth/token/", api.ThrottledTokenObtainPairView.as_view(), name="api-token"),
     path("auth/token/refresh/", api.RotatingTokenRefreshView.as_view(), name="api-token-refresh"),
     path("auth/logout/", api.LogoutView.as_view(), name="api-logout"),

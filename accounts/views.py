@@ -4,7 +4,7 @@ throttling."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
@@ -14,61 +14,10 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttling
-from accounts.exceptions import LoginThrottled, RegistrationError, RegistrationThrottled
-from accounts.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
+from accounts.exceptions import LoginThrottled
+from accounts.forms import LoginForm, PasswordChangeForm, ProfileForm
 from accounts.models import User
 from chatsite.exceptions import DomainError
-
-
-@require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = RegisterForm(request.POST or None)
-    if request.method == "POST":
-        try:
-            throttling.registration_take(ip=throttling.client_ip(request))
-        except RegistrationThrottled as exc:
-            form = RegisterForm(request.POST)
-            form.is_valid()
-            form.add_error(None, exc.detail)
-            response = render(request, "accounts/register.html", {"form": form}, status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_register(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"],
-                email=form.cleaned_data.get("email") or "",
-            )
-        except RegistrationError as exc:
-            _add_registration_errors(form, exc.errors)
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("home")
-    elif request.method == "POST":
-        # The form's own errors and the account rules' together, so one submission shows them all.
-        _add_registration_errors(
-            form,
-            services.registration_errors(
-                username=request.POST.get("username", ""),
-                password=request.POST.get("password1", ""),
-                email=form.cleaned_data.get("email") or "",
-            ),
-        )
-    status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/register.html", {"form": form}, status=status)
-
-
-def _add_registration_errors(form: RegisterForm, errors: dict[str, list[str]]) -> None:
-    """Add the account rules' errors to fields the form has not already found wrong."""
-    for field, messages in errors.items():
-        name = "password1" if field == "password" else field
-        if name in form.errors:
-            continue
-        for message in messages:
-            form.add_error(name, message)
 
 
 class LoginView(auth_views.LoginView):

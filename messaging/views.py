@@ -27,14 +27,14 @@ from messaging.exceptions import (
     SendRateLimited,
 )
 from rooms.selectors import membership_get as room_membership
-from rooms.selectors import room_detail, room_label
+from rooms.selectors import room_detail, room_label, rooms_suggested
 from rooms.views import not_found_as_404, render_chat
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render_chat(request, "messaging/home.html", {})
+    return render_chat(request, "messaging/home.html", {"suggested": rooms_suggested(user=request.user)})
 
 
 def _pending_payload(request: HttpRequest) -> dict:

@@ -10,7 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.serializers import PasswordConfirmSerializer
 from chatsite.api_errors import errors
 from rooms import selectors, services
 from rooms.models import Room
@@ -108,15 +107,3 @@ class DirectView(APIView):
         return Response(
             RoomSerializer(room).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
-
-
-class AccountDeleteView(APIView):
-    """Delete the caller's account, confirmed with its password: it leaves every room, its
-    messages stay (from a "deleted user"), its tokens are revoked and its sockets close."""
-
-    @extend_schema(request=PasswordConfirmSerializer, responses={204: None})
-    def post(self, request: Request) -> Response:
-        data = PasswordConfirmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.account_delete(user=request.user, password=data.validated_data["password"])
-        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -26,6 +26,8 @@ class Room(models.Model):
     direct_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
     # Ordering of sidebars ("most recent activity first"); maintained by message_send.
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # New accounts join the site's default rooms (public ones only: set by room_set_default).
+    is_default = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -32,6 +32,15 @@ def public_rooms(*, search: str = "") -> QuerySet[Room]:
     return qs.order_by("name", "id")
 
 
+def rooms_suggested(*, user: User, limit: int = 5) -> list[Room]:
+    """Public rooms ``user`` is not in, busiest first: what the welcome page suggests."""
+    return list(
+        public_rooms()
+        .exclude(memberships__user=user)
+        .order_by("-member_count", F("last_activity_at").desc(nulls_last=True), "name", "id")[:limit]
+    )
+
+
 def membership_get(*, user: User, room_id: int) -> Membership:
     """The user's membership in the room, or RoomNotFound (also when the room does not exist)."""
     try:

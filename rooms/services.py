@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.serialization import user_brief
-from accounts.services import password_check, user_delete
+from accounts.services import password_check, user_delete, user_register
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
 from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
@@ -177,6 +177,26 @@ def _dm_create(*, creator: User, participants: list[User], key: str) -> Room:
         role = Membership.Role.OWNER if participant == creator else Membership.Role.MEMBER
         _record_joined(Membership.objects.create(user=participant, room=room, role=role))
     return room
+
+
+@event_writer
+def account_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    """``accounts.services.user_register``, then join the site's default rooms (``member.joined``
+    in each), in one transaction: a new account never starts with an empty sidebar."""
+    user = user_register(username=username, password=password, email=email, display_name=display_name)
+    for room_id in Room.objects.filter(is_default=True, kind=Room.Kind.PUBLIC).values_list("id", flat=True):
+        room_join(user=user, room_id=room_id)
+    return user
+
+
+@transaction.atomic
+def rooms_set_default(*, room_ids: list[int], is_default: bool) -> int:
+    """Make public rooms default rooms (new accounts join them), or stop; returns how many
+    changed. Private and direct rooms are never default: that would put strangers in them."""
+    rooms = Room.objects.filter(pk__in=room_ids).exclude(is_default=is_default)
+    if is_default:
+        rooms = rooms.filter(kind=Room.Kind.PUBLIC)
+    return rooms.update(is_default=is_default)
 
 
 @event_writer

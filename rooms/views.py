@@ -10,16 +10,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.forms import PasswordConfirmForm
 from accounts.selectors import users_search
-from accounts.views import add_domain_error
 from chatsite.exceptions import DomainError, NotFound, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_optional_id
@@ -178,20 +175,3 @@ def dm_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dm_search(request: HttpRequest) -> HttpResponse:
     return _user_results(request, "rooms/_dm_results.html", {}, exclude={request.user.id})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def account_delete(request: HttpRequest) -> HttpResponse:
-    """Delete the account, confirmed with the password; this browser is logged out with it.
-    (Here, not in accounts: leaving every room is part of it.)"""
-    form = PasswordConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_delete(user=request.user, password=form.cleaned_data["password"])
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            logout(request)
-            return render(request, "accounts/deleted.html")
-    return render(request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200)

@@ -118,3 +118,27 @@ def test_account_delete_needs_the_password(auth_api, make_user, make_room):
     assert client.post("/api/auth/me/delete/", {"password": PASSWORD}, format="json").status_code == 204
     assert not Membership.objects.filter(room=room, user_id=user.id).exists()
     assert not User.objects.filter(pk=user.id).exists()
+
+
+def test_api_registration_joins_the_default_rooms(api, make_room):
+    room = make_room(name="Lobby")
+    Room.objects.filter(pk=room.pk).update(is_default=True)
+    response = api.post("/api/auth/register/", {"username": "newbie", "password": PASSWORD}, format="json")
+    assert response.status_code == 201
+    assert Membership.objects.filter(room=room, user__username="newbie").exists()
+
+
+def test_admin_action_makes_public_rooms_default(make_user, make_room):
+    from django.test import Client
+
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    public, private = make_room(name="Lobby"), make_room(name="Secret", kind="private")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/admin/rooms/room/",
+        {"action": "make_default", "_selected_action": [public.pk, private.pk]},
+        follow=True,
+    )
+    assert b"1 room(s) are now default rooms." in response.content
+    assert list(Room.objects.filter(is_default=True)) == [public]

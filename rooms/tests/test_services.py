@@ -1,6 +1,6 @@
 import pytest
 
-from accounts.exceptions import WrongPassword
+from accounts.exceptions import RegistrationError, WrongPassword
 from accounts.models import User
 from chatsite.exceptions import NotFound, PermissionDenied
 from chatsite.realtime.models import Event
@@ -188,3 +188,32 @@ def test_a_dm_is_labelled_by_the_other_participants_shown_names(make_user):
     assert selectors.room_label(room=group, user=bob) == "cy, olga"  # by username
     services.account_delete(user=bob, password=PASSWORD)
     assert selectors.room_label(room=pair, user=olga) == "deleted user"
+
+
+def test_a_new_account_joins_the_default_rooms(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    lobby = services.room_create(creator=olga, name="Lobby")
+    services.room_create(creator=olga, name="Quiet")
+    secret = services.room_create(creator=olga, name="Secret", kind="private")
+    assert services.rooms_set_default(room_ids=[lobby.id, secret.id], is_default=True) == 1  # public only
+    Room.objects.filter(pk=secret.pk).update(is_default=True)  # even if one were flagged by hand
+    with django_capture_on_commit_callbacks() as callbacks:
+        user = services.account_register(username="newbie", password=PASSWORD, display_name="New Bie")
+    assert list(Membership.objects.filter(user=user).values_list("room__name", flat=True)) == ["Lobby"]
+    assert scheduled_broadcasts(callbacks) == [("event_published", "member.joined", user.id)]
+    assert user.display_name == "New Bie"
+
+
+def test_registration_refused_joins_nothing(make_user):
+    lobby = services.room_create(creator=make_user("olga"), name="Lobby")
+    services.rooms_set_default(room_ids=[lobby.id], is_default=True)
+    with pytest.raises(RegistrationError):
+        services.account_register(username="olga", password=PASSWORD)
+    assert Membership.objects.filter(room=lobby).count() == 1
+
+
+def test_rooms_stop_being_default(make_user):
+    lobby = services.room_create(creator=make_user("olga"), name="Lobby")
+    services.rooms_set_default(room_ids=[lobby.id], is_default=True)
+    assert services.rooms_set_default(room_ids=[lobby.id], is_default=False) == 1
+    assert not Room.objects.get(pk=lobby.pk).is_default

@@ -214,3 +214,19 @@ def test_delete_account_needs_the_password_then_logs_out_and_the_messages_stay(m
     page = client_for(owner).get(f"/r/{room.id}/").content.decode()
     assert "still here" in page
     assert "deleted user" in page
+
+
+def test_registering_joins_the_default_rooms_and_home_suggests_public_rooms(owner, room, make_user):
+    services.rooms_set_default(room_ids=[room.id], is_default=True)
+    other = services.room_create(creator=owner, name="Gardening", description="plants")
+    services.room_create(creator=owner, name="Hidden", kind="private")
+    client = Client(enforce_csrf_checks=True)
+    response = csrf_post(
+        client, "/register/", {"username": "newbie", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    home = client.get("/").content.decode()
+    assert f'id="sidebar-room-{room.id}"' in home  # joined: in the sidebar
+    suggestions = home[home.index('id="suggested-title"') :]
+    assert "Gardening" in suggestions and f"/rooms/{other.id}/join/" in suggestions
+    assert "General" not in suggestions and "Hidden" not in suggestions
