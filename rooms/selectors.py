@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 
 from accounts.models import User
@@ -12,11 +12,18 @@ from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
 
 
+def _member_count() -> Subquery:
+    """Each room's member count, as a subquery: counting over a join that is also filtered by
+    membership (``memberships__user=...``) would count only the filtered row, 1 for every room."""
+    counted = Membership.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("pk"))
+    return Subquery(counted.values("n"), output_field=IntegerField())
+
+
 def rooms_for_user(*, user: User) -> QuerySet[Room]:
-    """The user's rooms and DMs, most recent activity first."""
+    """The user's rooms and DMs, most recent activity first, each with ``member_count``."""
     return (
         Room.objects.filter(memberships__user=user)
-        .annotate(member_count=Count("memberships", distinct=True))
+        .annotate(member_count=_member_count())
         .order_by(F("last_activity_at").desc(nulls_last=True), "-id")
     )
 

@@ -142,3 +142,11 @@ def test_admin_action_makes_public_rooms_default(make_user, make_room):
     )
     assert b"1 room(s) are now default rooms." in response.content
     assert list(Room.objects.filter(is_default=True)) == [public]
+
+
+def test_my_rooms_report_their_real_member_counts(auth_api, make_user, make_room):
+    me, bob, cy = make_user(), make_user(), make_user()
+    three = make_room(me, name="Three", members=(bob, cy))
+    two = make_room(me, name="Two", members=(bob,))
+    rows = auth_api(me).get("/api/rooms/").json()["results"]
+    assert {row["id"]: row["member_count"] for row in rows} == {three.id: 3, two.id: 2}
