@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
+    "chatsite.middleware.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"

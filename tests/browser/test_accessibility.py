@@ -19,16 +19,12 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connections
-from django.http import Http404
-from django.test import RequestFactory
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.views.defaults import page_not_found
 from playwright.sync_api import expect
 
 from accounts.models import User
-from chatsite.middleware import content_security_policy
 from conftest import PASSWORD, ServerProcess, launch_server
 from messaging import changes
 from messaging.services import message_send
@@ -66,7 +62,6 @@ class Site:
     threaded: int  # bob's, in General, with one reply and reactions
     edited: int
     keyboard_message: int  # bob's, in Keyboard, with one reply
-    not_found_html: bytes
     reset_path: str  # a valid password-reset link of erin, who never logs in (it would void it)
 
 
@@ -155,12 +150,9 @@ def site(transactional_db, django_db_blocker) -> Iterator[Site]:
         )
         cache.clear()  # the seeding drew on send budgets the server (sharing the cache) enforces
     connections.close_all()
-    # What a missing page is in production (DEBUG off; the test server runs with DEBUG on and
-    # would show Django's technical page): Django's own 404, there being no 404.html.
-    not_found = page_not_found(RequestFactory().get("/r/999999/"), Http404()).content
     server = launch_server()
     try:
-        yield Site(server=server, not_found_html=not_found, reset_path=reset_path, **ids)
+        yield Site(server=server, reset_path=reset_path, **ids)
     finally:
         server.stop()
 
@@ -353,13 +345,9 @@ def open_dm(page: Any, site: Site, scheme: str) -> None:
 
 
 def open_not_found(page: Any, site: Site, scheme: str) -> None:
-    url = f"{site.server.url}/r/999999/"
-    headers = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": content_security_policy(RequestFactory().get("/", HTTP_HOST="127.0.0.1")),
-    }
-    page.route(url, lambda route: route.fulfill(status=404, body=site.not_found_html, headers=headers))
-    page.goto(url)
+    # The site's own 404 page, which the server (DEBUG on) answers too: not Django's debug page.
+    page.goto(f"{site.server.url}/r/999999/")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
 
 
 def open_profile(page: Any, site: Site, scheme: str) -> None:
