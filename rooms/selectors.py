@@ -48,6 +48,17 @@ def rooms_suggested(*, user: User, limit: int = 5) -> list[Room]:
     )
 
 
+def public_room_preview(*, room_id: int) -> Room:
+    """A public room, with ``member_count``, for any logged-in user to look into before joining.
+    RoomNotFound for every other room (private, direct, missing): one answer for all three."""
+    room = (
+        Room.objects.filter(pk=room_id, kind=Room.Kind.PUBLIC).annotate(member_count=_member_count()).first()
+    )
+    if room is None:
+        raise RoomNotFound()
+    return room
+
+
 def membership_get(*, user: User, room_id: int) -> Membership:
     """The user's membership in the room, or RoomNotFound (also when the room does not exist)."""
     try:

@@ -79,8 +79,9 @@ def room_join(*, user: User, room_id: int) -> Membership:
 
 
 @event_writer
-def room_leave(*, user: User, room_id: int) -> None:
-    """Leave a room. The last owner leaving hands ownership to the longest-standing member."""
+def room_leave(*, user: User, room_id: int) -> Room:
+    """Leave a room (returned). The last owner leaving hands ownership to the longest-standing
+    member."""
     membership = membership_get(user=user, room_id=room_id)
     room = membership.room
     if room.is_direct:
@@ -95,6 +96,7 @@ def room_leave(*, user: User, room_id: int) -> None:
         if heir is not None:
             heir.role = Membership.Role.OWNER
             heir.save(update_fields=["role"])
+    return room
 
 
 @event_writer

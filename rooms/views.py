@@ -111,10 +111,11 @@ def join(request: HttpRequest, room_id: int) -> HttpResponse:
 @not_found_as_404
 def leave(request: HttpRequest, room_id: int) -> HttpResponse:
     try:
-        services.room_leave(user=request.user, room_id=room_id)
+        room = services.room_leave(user=request.user, room_id=room_id)
     except PermissionDenied as exc:
         return HttpResponse(exc.detail, status=exc.status)
-    return _go(request, "/")
+    # A public room stays open to look into: its page becomes the preview with a Join button.
+    return _go(request, f"/r/{room_id}/" if room.kind == Room.Kind.PUBLIC else "/")
 
 
 def _members(request: HttpRequest, room_id: int, **extra: Any) -> HttpResponse:

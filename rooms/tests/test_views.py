@@ -126,13 +126,17 @@ def test_join_public_room_but_not_a_private_one(owner, make_user, room):
     assert client.post(f"/rooms/{MISSING}/join/").status_code == 404
 
 
-def test_leave_room_redirects_home_and_dms_cannot_be_left(owner, make_user, room):
+def test_leaving_goes_to_the_public_rooms_preview_or_home_and_dms_cannot_be_left(owner, make_user, room):
     bob = make_user("bob")
     services.room_join(user=bob, room_id=room.id)
     client = client_for(bob)
     response = client.post(f"/rooms/{room.id}/leave/", **HTMX)
-    assert response.status_code == 200 and response["HX-Redirect"] == "/"
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/r/{room.id}/"
     assert not Membership.objects.filter(user=bob, room=room).exists()
+    assert b"Join General" in client.get(f"/r/{room.id}/").content
+    private = services.room_create(creator=owner, name="Secret", kind="private")
+    services.member_add(actor=owner, room_id=private.id, username="bob")
+    assert client.post(f"/rooms/{private.id}/leave/", **HTMX)["HX-Redirect"] == "/"
     dm, _ = services.dm_open(user=bob, usernames=["olga"])
     assert client.post(f"/rooms/{dm.id}/leave/").status_code == 403
 

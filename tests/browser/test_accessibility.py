@@ -58,6 +58,7 @@ class Site:
     general: int
     dm: int
     keyboard: int
+    quiet: int  # alice's, with no messages: the start-of-room intro
     own_message: int  # alice's, in General: Edit applies
     threaded: int  # bob's, in General, with one reply and reactions
     edited: int
@@ -98,12 +99,14 @@ def _make_site_data(make_user: Callable[..., User]) -> dict[str, int]:
     keyboard = services.room_create(creator=bob, name="Keyboard")
     for person in (alice, carol):
         services.room_join(user=person, room_id=keyboard.id)
+    quiet = services.room_create(creator=alice, name="Quiet", description="Nothing said yet")
     keyboard_message = say(bob, "Anyone up for a keyboard-only test?", room=keyboard)
     say(carol, "Count me in.", room=keyboard, reply_to=keyboard_message)
     return {
         "general": general.id,
         "dm": dm.id,
         "keyboard": keyboard.id,
+        "quiet": quiet.id,
         "own_message": own,
         "threaded": threaded,
         "edited": edited,
@@ -350,6 +353,16 @@ def open_not_found(page: Any, site: Site, scheme: str) -> None:
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
 
 
+def open_room_preview(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/r/{site.general}/")  # dave is not in General
+    expect(page.get_by_role("button", name="Join General")).to_be_visible()
+
+
+def open_empty_room(page: Any, site: Site, scheme: str) -> None:
+    _room(page, site, site.quiet)
+    expect(page.locator("#room-intro")).to_contain_text("No messages yet")
+
+
 def open_profile(page: Any, site: Site, scheme: str) -> None:
     page.goto(f"{site.server.url}/account/")
 
@@ -452,6 +465,8 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "not-found": (open_not_found, "alice"),
     "api-docs": (open_api_docs, "alice"),
     "api-docs-authorize": (open_api_docs_authorize, "alice"),
+    "room-preview": (open_room_preview, "dave"),
+    "empty-room": (open_empty_room, "alice"),
     "profile": (open_profile, "alice"),
     "profile-errors": (open_profile_errors, "alice"),
     "password-change": (open_password_change, "alice"),
