@@ -16,6 +16,8 @@ class Room(models.Model):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=500, blank=True)
+    # One line shown under the name: what the room is talking about now.
+    topic = models.CharField(max_length=250, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -15,13 +15,22 @@ from accounts.serialization import user_brief
 from accounts.services import password_check, user_delete, user_register
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
+from chatsite.validation import clean_text
 from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
-from rooms.serialization import member_payload, room_brief
+from rooms.serialization import member_payload, room_brief, room_settings
 
 DIRECT_MAX_PARTICIPANTS = 10
 NAME_MAX = 80
+TOPIC_MAX = Room._meta.get_field("topic").max_length
+DESCRIPTION_MAX = Room._meta.get_field("description").max_length
+# What room_update calls each setting, and its longest value.
+ROOM_SETTINGS = {
+    "name": ("Room name", NAME_MAX),
+    "topic": ("Topic", TOPIC_MAX),
+    "description": ("Description", DESCRIPTION_MAX),
+}
 
 
 def _record_joined(membership: Membership) -> None:
@@ -96,6 +105,52 @@ def room_leave(*, user: User, room_id: int) -> Room:
         if heir is not None:
             heir.role = Membership.Role.OWNER
             heir.save(update_fields=["role"])
+    return room
+
+
+@event_writer
+def room_update(
+    *,
+    actor: User,
+    room_id: int,
+    name: object = None,
+    topic: object = None,
+    description: object = None,
+) -> Room:
+    """Change a room's name, topic or description (those given): owners and admins of a public or
+    private room. Every value is checked before any is stored; a real change records
+    ``room.updated`` (with the whole settings and who changed them), so members' pages update.
+    Room names need not be unique: rooms are told apart by id, and browsing shows each one's
+    description and member count."""
+    membership = membership_get(user=actor, room_id=room_id)
+    room = membership.room
+    if room.is_direct:
+        raise NotAllowed("A direct conversation has no settings.")
+    if not membership.can_manage:
+        raise NotAllowed("Only owners and admins can change a room's settings.")
+    given = {"name": name, "topic": topic, "description": description}
+    changes = {
+        field: clean_text(
+            value,
+            label=ROOM_SETTINGS[field][0],
+            max_length=ROOM_SETTINGS[field][1],
+            field=field,
+            error=InvalidRoom,
+            allow_blank=field != "name",
+            multiline=False,
+        )
+        for field, value in given.items()
+        if value is not None
+    }
+    changed = {field: value for field, value in changes.items() if getattr(room, field) != value}
+    if not changed:
+        return room
+    for field, value in changed.items():
+        setattr(room, field, value)
+    room.save(update_fields=list(changed))
+    event_record(
+        kinds.ROOM_UPDATED, room_id=room.id, payload={"room": room_settings(room), "by": user_brief(actor)}
+    )
     return room
 
 

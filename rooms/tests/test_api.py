@@ -150,3 +150,16 @@ def test_my_rooms_report_their_real_member_counts(auth_api, make_user, make_room
     two = make_room(me, name="Two", members=(bob,))
     rows = auth_api(me).get("/api/rooms/").json()["results"]
     assert {row["id"]: row["member_count"] for row in rows} == {three.id: 3, two.id: 2}
+
+
+def test_patch_room_settings(auth_api, make_user, make_room):
+    owner, member = make_user(), make_user()
+    room = make_room(owner, name="Team", members=(member,))
+    response = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"topic": "Ship it"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["topic"] == "Ship it" and response.json()["member_count"] == 2
+    refused = auth_api(member).patch(f"/api/rooms/{room.id}/", {"name": "Mine"}, format="json")
+    assert refused.status_code == 403
+    bad = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"name": "\u200b"}, format="json")
+    assert bad.status_code == 400 and "name" in bad.json()
+    assert Room.objects.get(pk=room.pk).name == "Team"

@@ -217,3 +217,61 @@ def test_rooms_stop_being_default(make_user):
     services.rooms_set_default(room_ids=[lobby.id], is_default=True)
     assert services.rooms_set_default(room_ids=[lobby.id], is_default=False) == 1
     assert not Room.objects.get(pk=lobby.pk).is_default
+
+
+def test_room_update_changes_settings_and_records_room_updated(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team", description="old")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.room_update(
+            actor=olga, room_id=room.id, name=" Core team ", topic="Release Friday", description=""
+        )
+    room.refresh_from_db()
+    assert (room.name, room.topic, room.description) == ("Core team", "Release Friday", "")
+    assert scheduled_broadcasts(callbacks) == [("event_published", "room.updated", None)]
+    event = Event.objects.get(type="room.updated")
+    assert event.payload["room"]["name"] == "Core team" and event.payload["room"]["topic"] == "Release Friday"
+    assert event.payload["by"]["username"] == "olga"
+
+
+def test_room_update_without_a_change_records_nothing(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.room_update(actor=olga, room_id=room.id, name="Team")
+    assert callbacks == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ""),
+        ("name", "\u200b\u200b"),
+        ("name", "x" * 81),
+        ("topic", "x" * 251),
+        ("description", "a\nb"),
+    ],
+)
+def test_room_update_refuses_bad_values_and_stores_nothing(make_user, field, value):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team")
+    with pytest.raises(InvalidRoom) as info:
+        services.room_update(actor=olga, room_id=room.id, **{"topic": "fine", field: value})
+    assert info.value.field == field
+    room.refresh_from_db()
+    assert (room.name, room.topic) == ("Team", "")
+    assert not Event.objects.filter(type="room.updated").exists()
+
+
+def test_only_owners_and_admins_change_settings_and_outsiders_get_not_found(make_user):
+    olga, bob, eve = make_user("olga"), make_user("bob"), make_user("eve")
+    room = services.room_create(creator=olga, name="Team")
+    services.room_join(user=bob, room_id=room.id)
+    with pytest.raises(PermissionDenied):
+        services.room_update(actor=bob, room_id=room.id, name="Mine")
+    with pytest.raises(NotFound):
+        services.room_update(actor=eve, room_id=room.id, name="Mine")
+    dm, _ = services.dm_open(user=olga, usernames=["bob"])
+    with pytest.raises(PermissionDenied):
+        services.room_update(actor=olga, room_id=dm.id, name="Us")
+    assert Room.objects.get(pk=room.pk).name == "Team"

@@ -234,3 +234,23 @@ def test_registering_joins_the_default_rooms_and_home_suggests_public_rooms(owne
     suggestions = home[home.index('id="suggested-title"') :]
     assert "Gardening" in suggestions and f"/rooms/{other.id}/join/" in suggestions
     assert "General" not in suggestions and "Hidden" not in suggestions
+
+
+def test_room_settings_page_for_owners_403_for_members_404_for_others(owner, make_user, room):
+    bob, eve = make_user("bob"), make_user("eve")
+    services.room_join(user=bob, room_id=room.id)
+    client = client_for(owner)
+    assert b"Settings" in client.get(f"/r/{room.id}/").content
+    page = client.get(f"/rooms/{room.id}/settings/")
+    assert page.status_code == 200 and b'value="General"' in page.content
+    response = client.post(
+        f"/rooms/{room.id}/settings/", {"name": "Everyone", "topic": "Hi", "description": ""}
+    )
+    assert response["Location"] == f"/r/{room.id}/"
+    html = client.get(f"/r/{room.id}/").content.decode()
+    assert ">Everyone<" in html and ">Hi<" in html
+    bad = client.post(f"/rooms/{room.id}/settings/", {"name": "", "topic": "", "description": ""})
+    assert bad.status_code == 400 and b'id="room-name-error"' in bad.content
+    assert client_for(bob).get(f"/rooms/{room.id}/settings/").status_code == 403
+    assert client_for(eve).get(f"/rooms/{room.id}/settings/").status_code == 404
+    assert Room.objects.get(pk=room.pk).name == "Everyone"

@@ -353,6 +353,15 @@ def open_not_found(page: Any, site: Site, scheme: str) -> None:
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
 
 
+def _submit_refused(page: Any, url: str, fills: dict[str, str], button: str) -> None:
+    """Open a form, fill it with what it refuses, submit, and wait for its errors."""
+    page.goto(url)
+    for label, value in fills.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name=button).click()
+    expect(page.locator(".form-error").first).to_be_visible()
+
+
 def open_room_preview(page: Any, site: Site, scheme: str) -> None:
     page.goto(f"{site.server.url}/r/{site.general}/")  # dave is not in General
     expect(page.get_by_role("button", name="Join General")).to_be_visible()
@@ -363,15 +372,20 @@ def open_empty_room(page: Any, site: Site, scheme: str) -> None:
     expect(page.locator("#room-intro")).to_contain_text("No messages yet")
 
 
+def open_room_settings(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/rooms/{site.quiet}/settings/")
+
+
+def open_room_settings_errors(page: Any, site: Site, scheme: str) -> None:
+    _submit_refused(page, f"{site.server.url}/rooms/{site.quiet}/settings/", {"Name": "\u200b"}, "Save")
+
+
 def open_profile(page: Any, site: Site, scheme: str) -> None:
     page.goto(f"{site.server.url}/account/")
 
 
 def open_profile_errors(page: Any, site: Site, scheme: str) -> None:
-    page.goto(f"{site.server.url}/account/")
-    page.get_by_label("Display name").fill("\u200b\u200b")
-    page.get_by_role("button", name="Save").click()
-    expect(page.locator(".form-error").first).to_be_visible()
+    _submit_refused(page, f"{site.server.url}/account/", {"Display name": "\u200b\u200b"}, "Save")
 
 
 def open_password_change(page: Any, site: Site, scheme: str) -> None:
@@ -379,11 +393,8 @@ def open_password_change(page: Any, site: Site, scheme: str) -> None:
 
 
 def open_password_change_errors(page: Any, site: Site, scheme: str) -> None:
-    page.goto(f"{site.server.url}/account/password/")
-    page.get_by_label("Current password").fill("not the password")
-    page.get_by_label("New password", exact=True).fill("short")
-    page.get_by_role("button", name="Change password").click()
-    expect(page.locator(".form-error").first).to_be_visible()
+    fills = {"Current password": "not the password", "New password": "short"}
+    _submit_refused(page, f"{site.server.url}/account/password/", fills, "Change password")
 
 
 def open_password_reset(page: Any, site: Site, scheme: str) -> None:
@@ -412,10 +423,9 @@ def open_account_delete(page: Any, site: Site, scheme: str) -> None:
 
 
 def open_account_delete_errors(page: Any, site: Site, scheme: str) -> None:
-    page.goto(f"{site.server.url}/account/delete/")
-    page.get_by_label("Your password").fill("not the password")
-    page.get_by_role("button", name="Delete my account").click()
-    expect(page.locator(".form-error").first).to_be_visible()
+    _submit_refused(
+        page, f"{site.server.url}/account/delete/", {"Your password": "not the password"}, "Delete my account"
+    )
 
 
 def _api_operation(page: Any, site: Site) -> Any:
@@ -467,6 +477,8 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "api-docs-authorize": (open_api_docs_authorize, "alice"),
     "room-preview": (open_room_preview, "dave"),
     "empty-room": (open_empty_room, "alice"),
+    "room-settings": (open_room_settings, "alice"),
+    "room-settings-errors": (open_room_settings_errors, "alice"),
     "profile": (open_profile, "alice"),
     "profile-errors": (open_profile_errors, "alice"),
     "password-change": (open_password_change, "alice"),
@@ -485,6 +497,7 @@ EXPECTED_ERRORS = {
     "login-failed": "status of 400",
     "register-errors": "status of 400",
     "profile-errors": "status of 400",
+    "room-settings-errors": "status of 400",
     "password-change-errors": "status of 400",
     "account-delete-errors": "status of 400",
     "not-found": "status of 404",
