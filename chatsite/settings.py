@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
+    "chatsite.middleware.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -215,6 +216,20 @@ WS_TICKET_TTL = env_int("WS_TICKET_TTL", 30)
 # Addresses (IPs or CIDR networks) of reverse proxies whose X-Forwarded-For is believed; empty:
 # forwarded headers are ignored and the peer address is the client.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+
+# --- Email (password-reset links) ----------------------------------------------------------
+# Printed to the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localhost>")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

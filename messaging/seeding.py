@@ -568,10 +568,12 @@ DEMO_CHATTER = {
 
 
 def seed_demo(*, users: int = 6, password: str = DEMO_PASSWORD) -> SeedSummary:
-    """A small lively demo, entirely through the services: #general and #random (everyone),
-    a private room, a DM between the first two users, and a little history in each."""
+    """A small lively demo, entirely through the services: #general (the default room: accounts
+    made later join it) and #random (everyone), a private room, a DM between the first two users,
+    and a little history in each."""
     people = seed_users(count=max(users, 6), rng=random.Random(1), password=password)
     general = room_ensure(creator=people[0], name="general", description="Company-wide chat")
+    room_services.rooms_set_default(room_ids=[general.id], is_default=True)
     random_room = room_ensure(creator=people[1], name="random", description="Off-topic")
     private = room_ensure(creator=people[0], name="design-private", kind=Room.Kind.PRIVATE)
     members_ensure(room=general, users=people)

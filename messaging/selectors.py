@@ -13,7 +13,7 @@ from messaging.exceptions import MessageNotFound
 from messaging.models import Message, MessageRevision
 from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership
-from rooms.selectors import membership_get
+from rooms.selectors import membership_get, public_room_preview
 
 PAGE_MAX = 100
 
@@ -75,6 +75,14 @@ def history_page(*, user: User, room_id: int, before: int | None = None, limit: 
         messages=list(reversed(newest_first[:limit])),
         has_more=len(newest_first) > limit,
     )
+
+
+def preview_page(*, room_id: int, limit: int = 30) -> HistoryPage:
+    """The newest messages of a *public* room, oldest first, for a non-member's read-only look;
+    RoomNotFound for any other room, as for a missing one. No paging: joining shows the rest."""
+    public_room_preview(room_id=room_id)
+    rows = Message.objects.filter(room_id=room_id).order_by("-id").values(*MESSAGE_ROW_FIELDS)[:limit]
+    return HistoryPage(messages=list(reversed(message_payloads(list(rows)))), has_more=False)
 
 
 def history_around(*, user: User, room_id: int, message_id: int, limit: int = 50) -> HistoryPage | None:

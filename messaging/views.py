@@ -26,15 +26,16 @@ from messaging.exceptions import (
     MessageNotFound,
     SendRateLimited,
 )
+from rooms.exceptions import RoomNotFound
 from rooms.selectors import membership_get as room_membership
-from rooms.selectors import room_detail, room_label
+from rooms.selectors import public_room_preview, room_detail, room_label, rooms_suggested
 from rooms.views import not_found_as_404, render_chat
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render_chat(request, "messaging/home.html", {})
+    return render_chat(request, "messaging/home.html", {"suggested": rooms_suggested(user=request.user)})
 
 
 def _pending_payload(request: HttpRequest) -> dict:
@@ -45,12 +46,27 @@ def _pending_payload(request: HttpRequest) -> dict:
     return {"id": "", "room": "", "sender": sender, "body": "", "created_at": "", "client_id": ""}
 
 
+def _preview(request: HttpRequest, room_id: int) -> HttpResponse:
+    """A public room the user is not in (never joined, or left): its recent history, read-only,
+    and a Join button. Any other room raises RoomNotFound: the same 404 as a missing one."""
+    preview_room = public_room_preview(room_id=room_id)
+    context = {
+        "preview_room": preview_room,
+        "history": selectors.preview_page(room_id=room_id),
+        "read_only": True,
+    }
+    return render_chat(request, "messaging/room_preview.html", context)
+
+
 @login_required
 @require_GET
 @not_found_as_404
 def room(request: HttpRequest, room_id: int) -> HttpResponse:
     seq = latest_seq()  # before the history: the socket resumes from here
-    room = room_detail(user=request.user, room_id=room_id)
+    try:
+        room = room_detail(user=request.user, room_id=room_id)
+    except RoomNotFound:
+        return _preview(request, room_id)
     page = None
     try:
         around = parse_optional_id(request.GET.get("around"), label="around", minimum=1)

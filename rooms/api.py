@@ -25,6 +25,7 @@ from rooms.serializers import (
     RoomCreateSerializer,
     RoomListQuerySerializer,
     RoomSerializer,
+    RoomUpdateSerializer,
 )
 
 
@@ -62,6 +63,15 @@ class RoomDetailView(APIView):
     def get(self, request: Request, room_id: int) -> Response:
         room = selectors.room_detail(user=request.user, room_id=room_id)
         return Response(RoomSerializer(room).data)
+
+    @extend_schema(request=RoomUpdateSerializer, responses=RoomSerializer)
+    def patch(self, request: Request, room_id: int) -> Response:
+        """Change the room's name, topic or description (owners and admins); members hear
+        ``room.updated``."""
+        data = RoomUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.room_update(actor=request.user, room_id=room_id, **data.validated_data)
+        return Response(RoomSerializer(selectors.room_detail(user=request.user, room_id=room_id)).data)
 
 
 class RoomJoinView(APIView):

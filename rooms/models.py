@@ -16,6 +16,8 @@ class Room(models.Model):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=500, blank=True)
+    # One line shown under the name: what the room is talking about now.
+    topic = models.CharField(max_length=250, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -29,6 +31,8 @@ class Room(models.Model):
     # Id of the room's newest message (0: none yet), maintained with last_activity_at: where a new
     # member's read pointer starts, and how far a read pointer may go.
     last_message_id = models.BigIntegerField(default=0, editable=False)
+    # New accounts join the site's default rooms (public ones only: set by room_set_default).
+    is_default = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from chatsite.validation import InvalidNumber, parse_id
 from rooms.models import Membership, Room
-from rooms.services import NAME_MAX
+from rooms.services import DESCRIPTION_MAX, NAME_MAX, TOPIC_MAX
 
 
 class RoomSerializer(serializers.ModelSerializer):
@@ -18,12 +18,25 @@ class RoomSerializer(serializers.ModelSerializer):
             "name",
             "slug",
             "description",
+            "topic",
             "kind",
             "created_at",
             "last_activity_at",
             "member_count",
         ]
         read_only_fields = fields
+
+
+class RoomUpdateSerializer(serializers.Serializer):
+    """Room settings, each optional (PATCH); owners and admins only."""
+
+    name = serializers.CharField(required=False, max_length=NAME_MAX, trim_whitespace=False)
+    topic = serializers.CharField(
+        required=False, allow_blank=True, max_length=TOPIC_MAX, trim_whitespace=False
+    )
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=DESCRIPTION_MAX, trim_whitespace=False
+    )
 
 
 class RoomListQuerySerializer(serializers.Serializer):

@@ -139,6 +139,7 @@ def test_demo_is_lively_and_idempotent():
     call_command("seed_chat", "--demo", stdout=out)
     names = set(Room.objects.values_list("name", flat=True))
     assert {"general", "random", "design-private"} <= names
+    assert list(Room.objects.filter(is_default=True).values_list("name", flat=True)) == ["general"]
     assert Room.objects.filter(kind=Room.Kind.PRIVATE).exists()
     assert Room.objects.filter(kind=Room.Kind.DIRECT).exists()
     for room in Room.objects.all():

@@ -1,6 +1,8 @@
 import pytest
 
+from accounts.models import User
 from chatsite.realtime.presence import ProcessPresence
+from conftest import PASSWORD
 from rooms.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +127,61 @@ def test_presence_of_users_who_share_a_room_only(auth_api, room_of_two, make_use
 def test_presence_refuses_bad_user_lists(auth_api, users):
     answer = auth_api().get(f"/api/presence/?users={users}")
     assert answer.status_code == 400 and "users" in answer.json()
+
+
+def test_account_delete_needs_the_password(auth_api, make_user, make_room):
+    user = make_user("ann")
+    room = make_room(members=(user,))
+    client = auth_api(user)
+    refused = client.post("/api/auth/me/delete/", {"password": "guess"}, format="json")
+    assert refused.status_code == 400
+    assert "password" in refused.json()
+    assert Membership.objects.filter(room=room, user=user).exists()
+    assert client.post("/api/auth/me/delete/", {"password": PASSWORD}, format="json").status_code == 204
+    assert not Membership.objects.filter(room=room, user_id=user.id).exists()
+    assert not User.objects.filter(pk=user.id).exists()
+
+
+def test_api_registration_joins_the_default_rooms(api, make_room):
+    room = make_room(name="Lobby")
+    Room.objects.filter(pk=room.pk).update(is_default=True)
+    response = api.post("/api/auth/register/", {"username": "newbie", "password": PASSWORD}, format="json")
+    assert response.status_code == 201
+    assert Membership.objects.filter(room=room, user__username="newbie").exists()
+
+
+def test_admin_action_makes_public_rooms_default(make_user, make_room):
+    from django.test import Client
+
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    public, private = make_room(name="Lobby"), make_room(name="Secret", kind="private")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/admin/rooms/room/",
+        {"action": "make_default", "_selected_action": [public.pk, private.pk]},
+        follow=True,
+    )
+    assert b"1 room(s) are now default rooms." in response.content
+    assert list(Room.objects.filter(is_default=True)) == [public]
+
+
+def test_my_rooms_report_their_real_member_counts(auth_api, make_user, make_room):
+    me, bob, cy = make_user(), make_user(), make_user()
+    three = make_room(me, name="Three", members=(bob, cy))
+    two = make_room(me, name="Two", members=(bob,))
+    rows = auth_api(me).get("/api/rooms/").json()["results"]
+    assert {row["id"]: row["member_count"] for row in rows} == {three.id: 3, two.id: 2}
+
+
+def test_patch_room_settings(auth_api, make_user, make_room):
+    owner, member = make_user(), make_user()
+    room = make_room(owner, name="Team", members=(member,))
+    response = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"topic": "Ship it"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["topic"] == "Ship it" and response.json()["member_count"] == 2
+    refused = auth_api(member).patch(f"/api/rooms/{room.id}/", {"name": "Mine"}, format="json")
+    assert refused.status_code == 403
+    bad = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"name": "\u200b"}, format="json")
+    assert bad.status_code == 400 and "name" in bad.json()
+    assert Room.objects.get(pk=room.pk).name == "Team"

@@ -200,7 +200,8 @@
     "message-update": onMessageUpdate,
     membership: onMember,
     typing: onTyping,
-    read: onRead
+    read: onRead,
+    "room-update": onRoomUpdate
   };
 
   function handle(frame) {
@@ -330,6 +331,26 @@
       return;
     }
     htmx.trigger(document.body, "parley:members");
+  }
+
+  // -- room settings ----------------------------------------------------------------------------
+
+  // A room's name, topic or description changed: the sidebar and, in that room, the header follow.
+  function onRoomUpdate(frame) {
+    var settings = frame.room || {};
+    htmx.trigger(document.body, "parley:sidebar");
+    if (settings.id !== roomId) return;
+    var title = document.getElementById("room-title");
+    if (title && settings.name) {
+      document.title = document.title.replace(title.textContent, settings.name);
+      title.textContent = settings.name;
+    }
+    [["room-topic", settings.topic], ["room-description", settings.description]].forEach(function (pair) {
+      var el = document.getElementById(pair[0]);
+      if (!el) return;
+      el.textContent = pair[1] || "";
+      el.hidden = !pair[1];
+    });
   }
 
   // -- sidebar ----------------------------------------------------------------------------------
