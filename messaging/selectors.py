@@ -139,6 +139,7 @@ def revisions(*, user: User, message_id: int) -> list[dict[str, Any]]:
 # --- search --------------------------------------------------------------------------------------
 
 SEARCH_PAGE_MAX = 50
+SEARCH_OFFSET_MAX = 1000  # deeper than anyone pages; a narrower query finds it sooner
 SEARCH_ORDERS = ("newest", "relevant")
 
 
@@ -250,6 +251,7 @@ def messages_search(
     if query.is_empty:
         return SearchPage(results=[], has_more=False)
     limit = max(1, min(limit, SEARCH_PAGE_MAX))
+    offset = max(0, min(offset, SEARCH_OFFSET_MAX))
     qs = _matching(_filtered(user, query), query, relevant=order == "relevant")
     rows = list(qs.values(*MESSAGE_ROW_FIELDS)[offset : offset + limit + 1])
     payloads = message_payloads(rows[:limit])
