@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from messaging import changes, search
+from messaging import changes, search, seeding
 from messaging.exceptions import InvalidSearch
 from messaging.models import Message
 from messaging.selectors import messages_search
 from messaging.services import message_send
 from rooms import services as rooms
+from rooms.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -283,3 +284,12 @@ def test_postgres_matches_through_the_gin_index(alice, general):
         cursor.execute(f"EXPLAIN SELECT id FROM messaging_message WHERE {condition}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "messaging_message_body_search" in plan
+
+
+def test_messages_written_by_the_bulk_seed_are_searchable():
+    seeding.seed_chat(seed=5, users=12, rooms=2, members=6, messages=260, dms=2)
+    assert Message.objects.count() > seeding.BULK_THRESHOLD  # the bulk path (COPY on PostgreSQL)
+    last = Message.objects.order_by("-id").first()
+    member = Membership.objects.filter(room_id=last.room_id).first().user
+    words = search.WORD_RE.findall(last.body)[:3]
+    assert last.id in found(member, '"' + " ".join(words) + '"', limit=50)
