@@ -1,8 +1,9 @@
 """The full-text index of message bodies, built for the rows already there.
 
-PostgreSQL: a GIN expression index on ``to_tsvector(SEARCH_LANGUAGE, body)`` (with ``<`` made a
-space: PostgreSQL's parser reads ``<script>`` as an HTML tag and drops the words after it; the
-same expression is spelled in ``messaging.search``), kept current by
+PostgreSQL: a GIN expression index on ``to_tsvector(SEARCH_LANGUAGE, body)``, with the characters
+that make PostgreSQL's parser read URLs, hosts, e-mail addresses, paths, versions, hyphenated words
+and HTML tags as single tokens turned into spaces first (``<script>`` would even hide the words
+after it), so words split as FTS5 splits them; ``messaging.search`` spells the same expression, kept current by
 PostgreSQL itself on every write (sends, edits, deletes, COPY seeds), so no write path changes.
 SQLite: an FTS5 table over ``messaging_message`` (external content, no second copy of the text)
 kept in step by triggers, in the same statement as the write. A deleted message's body is
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import migrations
 
 FTS = "messaging_message_fts"
+SPLIT = "'<>./:@-_&', '         '"  # as messaging.search.PG_SPLIT
 
 SQLITE_FORWARD = [
     f"CREATE VIRTUAL TABLE {FTS} USING fts5(body, content='messaging_message', content_rowid='id',"
@@ -38,7 +40,7 @@ def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
             "CREATE INDEX IF NOT EXISTS messaging_message_body_search ON messaging_message"
-            f" USING gin (to_tsvector('{settings.SEARCH_LANGUAGE}'::regconfig, replace(body, '<', ' ')))"
+            f" USING gin (to_tsvector('{settings.SEARCH_LANGUAGE}'::regconfig, translate(body, {SPLIT})))"
         )
     elif schema_editor.connection.vendor == "sqlite":
         for statement in SQLITE_FORWARD:

@@ -184,6 +184,16 @@ def test_in_a_private_room_of_others_answers_as_a_missing_room(alice, bob, gener
     assert str(secret.value).replace("secret", "X") == str(missing.value).replace("nosuchroom", "X")
 
 
+def test_words_inside_links_addresses_and_hyphens_are_words(alice, general):
+    link = say(alice, general, "see https://example.com/docs or mail ops@example.org")
+    hyphen = say(alice, general, "a keyboard-only test, v1.2.3 <b>bold</b>")
+    assert found(alice, "example.com ") == [link]
+    assert found(alice, "docs ") == [link]
+    assert found(alice, "ops@example.org ") == [link]
+    assert found(alice, '"keyboard only"') == found(alice, "keyboard-only ") == [hyphen]
+    assert found(alice, "bold test ") == [hyphen]
+
+
 def test_has_link(alice, general):
     link = say(alice, general, "see https://example.com/docs")
     say(alice, general, "see the docs")
