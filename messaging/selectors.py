@@ -222,6 +222,7 @@ def _matching(qs: QuerySet[Message], query: search.SearchQuery, relevant: bool) 
         condition, rank, params = search.postgres_condition(query)
         qs = qs.filter(RawSQL(condition, params, output_field=BooleanField()))
         if relevant:
+            qs = _newest_matches(qs)
             return qs.annotate(search_rank=RawSQL(rank, params)).order_by("-search_rank", "-id")
         return qs.order_by("-id")
     positive, negative = search.sqlite_match(query)
@@ -237,15 +238,27 @@ def _matching(qs: QuerySet[Message], query: search.SearchQuery, relevant: bool) 
         )
     if relevant and positive:  # bm25: lower is better
         rank = f"(SELECT bm25({fts}) FROM {fts} WHERE {fts} MATCH %s AND rowid = messaging_message.id)"
-        return qs.annotate(search_rank=RawSQL(rank, [positive])).order_by("search_rank", "-id")
+        return (
+            _newest_matches(qs).annotate(search_rank=RawSQL(rank, [positive])).order_by("search_rank", "-id")
+        )
     return qs.order_by("-id")
+
+
+RANK_WINDOW = 1000
+
+
+def _newest_matches(qs: QuerySet[Message]) -> QuerySet[Message]:
+    """The newest RANK_WINDOW messages of ``qs``: "most relevant" ranks these, so a common word
+    costs a ranking of a thousand rows, not of every message holding it. Read as ids first:
+    as a subquery, the raw SQL's table name would point at the outer query's table."""
+    return Message.objects.filter(id__in=list(qs.order_by("-id").values_list("id", flat=True)[:RANK_WINDOW]))
 
 
 def messages_search(
     *, user: User, text: str, order: str = "newest", limit: int = 20, offset: int = 0
 ) -> SearchPage:
     """A page of the messages ``user`` may read that match ``text`` (messaging.search's
-    language), newest or most relevant first. Deleted messages never match (their text is gone
+    language), newest or most relevant first (relevance ranks the newest RANK_WINDOW matches). Deleted messages never match (their text is gone
     from the row and the index); edited ones match by what they say now. Raises InvalidSearch."""
     query = search.parse(text)
     if query.is_empty:

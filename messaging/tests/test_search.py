@@ -268,6 +268,14 @@ def test_relevance_orders_by_rank_then_newest(alice, general):
     assert found(alice, "cache ", order="relevant")[:2] == [newer, thrice]
 
 
+def test_relevance_ranks_the_newest_matches(alice, general, monkeypatch):
+    monkeypatch.setattr("messaging.selectors.RANK_WINDOW", 2)
+    best_but_old = say(alice, general, "cache cache cache")
+    newer = [say(alice, general, "cache " + "padding words " * 20) for _ in range(2)]
+    assert found(alice, "cache ", order="relevant") == newer[::-1]
+    assert best_but_old in found(alice, "cache ")
+
+
 def test_pages(alice, general):
     ids = [say(alice, general, f"paged {i}") for i in range(5)]
     first = messages_search(user=alice, text="paged ", limit=2)
