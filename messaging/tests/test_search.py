@@ -260,6 +260,14 @@ def test_injection_looking_queries_are_just_words(alice, general, text):
     assert Message.objects.count() == 1
 
 
+def test_a_query_of_2000_characters_runs_and_one_more_is_refused(alice, general):
+    say(alice, general, "short words")
+    assert found(alice, "я" * 2000) == []  # one word longer than either index keeps: no match
+    assert found(alice, "short " + "w" * 1994) == []
+    with pytest.raises(InvalidSearch, match="at most 2,000 characters"):
+        found(alice, "я" * 2001)
+
+
 def test_relevance_orders_by_rank_then_newest(alice, general):
     once = say(alice, general, "cache " + "padding words " * 20)
     thrice = say(alice, general, "cache cache cache")
