@@ -48,7 +48,7 @@ def search(request: HttpRequest) -> HttpResponse:
             )
         except InvalidSearch as exc:
             context["error"] = exc.detail
-        names = text.strip() if ":" not in text and len(text) <= NAMES_MAX else ""
+        names = text.strip().lstrip("@#") if ":" not in text and len(text) <= NAMES_MAX else ""
         context["people"] = people_find(text=names) if names and not offset else []
         context["rooms"] = list(public_rooms(search=names)[:5]) if names and not offset else []
         context["mine"] = set(room_ids_for_user(user_id=request.user.id)) if context["rooms"] else set()

@@ -42,6 +42,8 @@ def test_people_and_public_rooms_are_found_by_the_same_box(client, uma, ops, mak
     html = client.get("/search/", {"q": "ops", "panel": "1"}, **HTMX).content.decode()
     assert "@opsbot" in html and "Message opsbot" in html
     assert "Open Ops</a>" in html and "Join Ops Two" in html
+    html = client.get("/search/", {"q": "@opsb", "panel": "1"}, **HTMX).content.decode()
+    assert "@opsbot" in html
     html = client.get("/search/", {"q": "thurm", "panel": "1"}, **HTMX).content.decode()
     assert "@uma" in html and "Message uma" not in html  # oneself: no DM button
 
