@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
@@ -17,34 +18,18 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services, throttling
-from accounts.exceptions import RegistrationError
 from accounts.models import User
 from accounts.serializers import (
     LogoutSerializer,
     MeSerializer,
-    RegisteredSerializer,
-    RegisterSerializer,
+    MeUpdateSerializer,
+    PasswordChangeSerializer,
     TicketSerializer,
+    TokenPairSerializer,
     UserSearchSerializer,
     UserSerializer,
 )
 from chatsite.api_errors import errors
-
-
-class RegisterView(APIView):
-    permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
-
-    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer, **errors(429)})
-    def post(self, request: Request) -> Response:
-        throttling.registration_take(ip=throttling.client_ip(request))
-        data = RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            user = services.user_register(**data.validated_data)
-        except RegistrationError as exc:
-            raise ValidationError(exc.errors) from exc
-        return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class ThrottledTokenObtainPairView(TokenObtainPairView):
@@ -87,11 +72,36 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
-class MeView(generics.RetrieveAPIView):
-    serializer_class = MeSerializer
+class MeView(APIView):
+    """The logged-in account; PATCH changes its profile (display name, email, theme)."""
 
-    def get_object(self):
-        return self.request.user
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+    @extend_schema(request=MeUpdateSerializer, responses=MeSerializer)
+    def patch(self, request: Request) -> Response:
+        data = MeUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_profile_update(user=request.user, **data.validated_data)
+        return Response(MeSerializer(user).data)
+
+
+class PasswordChangeView(APIView):
+    """Change the password (old + new). Every refresh token of the account is revoked and its
+    sockets close; the answer is a fresh token pair for the caller (a session stays logged in)."""
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_password_change(user=request.user, **data.validated_data)
+        if request.session.session_key:
+            update_session_auth_hash(request._request, user)
+        refresh = RefreshToken.for_user(user)
+        return Response(
+            TokenPairSerializer({"refresh": str(refresh), "access": str(refresh.access_token)}).data
+        )
 
 
 class UserSearchPagination(PageNumberPagination):

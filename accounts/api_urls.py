@@ -3,11 +3,11 @@ from django.urls import path
 from accounts import api
 
 urlpatterns = [
-    path("auth/register/", api.RegisterView.as_view(), name="api-register"),
     path("auth/token/", api.ThrottledTokenObtainPairView.as_view(), name="api-token"),
     path("auth/token/refresh/", api.RotatingTokenRefreshView.as_view(), name="api-token-refresh"),
     path("auth/logout/", api.LogoutView.as_view(), name="api-logout"),
     path("auth/me/", api.MeView.as_view(), name="api-me"),
+    path("auth/password/", api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/ws-ticket/", api.WsTicketView.as_view(), name="api-ws-ticket"),
     path("users/", api.UserListView.as_view(), name="api-users"),
 ]

@@ -22,3 +22,8 @@ class RegistrationThrottled(RateLimited):
 class TicketsThrottled(RateLimited):
     code = "tickets_throttled"
     default_detail = "Too many WebSocket tickets requested. Try again later."
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+    default_detail = "That is not your current password."

@@ -49,10 +49,42 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
+
     class Meta:
         model = User
         fields = ["id", "username", "display_name", "email", "theme", "date_joined", "last_seen"]
-        read_only_fields = ["id", "username", "date_joined", "last_seen"]
+        read_only_fields = fields
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """The profile fields a user changes themselves; each is optional (PATCH)."""
+
+    display_name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=User._meta.get_field("display_name").max_length,
+        help_text="Shown instead of the username; empty shows the username.",
+    )
+    email = serializers.EmailField(required=False, allow_blank=True)
+    theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True, max_length=256, style={"input_type": "password"})
+    new_password = serializers.CharField(
+        write_only=True, min_length=_password_min_length(), max_length=256, style={"input_type": "password"}
+    )
+
+
+class TokenPairSerializer(serializers.Serializer):
+    refresh = serializers.CharField(read_only=True)
+    access = serializers.CharField(read_only=True)
+
+
+class PasswordConfirmSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, max_length=256, style={"input_type": "password"})
 
 
 class LogoutSerializer(serializers.Serializer):

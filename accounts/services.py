@@ -1,4 +1,5 @@
-"""Every state change of accounts: registration, tickets, presence timestamps, deactivation."""
+"""Every state change of accounts: registration, profile, passwords, tickets, presence timestamps,
+deactivation and deletion."""
 
 from __future__ import annotations
 
@@ -12,16 +13,23 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts.exceptions import RegistrationError
+from accounts.exceptions import RegistrationError, WrongPassword
 from accounts.models import User, WsTicket, username_validator
 from chatsite.exceptions import DomainError
 from chatsite.realtime import broadcasts
+from chatsite.realtime.models import Event
+from chatsite.validation import clean_text
+
+DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
 
 
-@transaction.atomic
-def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
-    """Create an account, or raise RegistrationError with field errors (nothing is written)."""
+def registration_errors(
+    *, username: str, password: str, email: str = "", display_name: str = ""
+) -> dict[str, list[str]]:
+    """Every reason these would not make an account, by field (empty: they would). Writes nothing,
+    so a form can show these next to its own errors, all at once."""
     username = (username or "").strip()
     errors: dict[str, list[str]] = {}
     try:
@@ -30,9 +38,8 @@ def user_register(*, username: str, password: str, email: str = "", display_name
         errors["username"] = list(exc.messages)
     if "username" not in errors and User.objects.filter(username__iexact=username).exists():
         errors["username"] = ["That username is taken."]
-    candidate = User(username=username, email=email or "", display_name=display_name or "")
     try:
-        validate_password(password or "", user=candidate)
+        validate_password(password or "", user=User(username=username, email=email or ""))
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if email:
@@ -40,8 +47,21 @@ def user_register(*, username: str, password: str, email: str = "", display_name
             User._meta.get_field("email").run_validators(email)
         except ValidationError as exc:
             errors["email"] = list(exc.messages)
+    try:
+        clean_display_name(display_name)
+    except DomainError as exc:
+        errors["display_name"] = [exc.detail]
+    return errors
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    """Create an account, or raise RegistrationError with field errors (nothing is written)."""
+    username = (username or "").strip()
+    errors = registration_errors(username=username, password=password, email=email, display_name=display_name)
     if errors:
         raise RegistrationError(errors)
+    candidate = User(username=username, email=email or "", display_name=clean_display_name(display_name))
     candidate.set_password(password)
     try:
         with transaction.atomic():
@@ -93,14 +113,52 @@ def user_touch_last_seen(*, user_id: int) -> None:
     User.objects.filter(pk=user_id).update(last_seen=timezone.now())
 
 
+def clean_display_name(value: object) -> str:
+    """A display name as typed: one line, at most DISPLAY_NAME_MAX characters once trimmed.
+
+    Empty (or white space) clears it, so the username is shown; a name made only of invisible
+    characters (zero-width spaces, joiners...) is refused rather than shown as nothing.
+    """
+    if isinstance(value, str) and not value.strip():
+        return ""
+    return clean_text(
+        value, label="Display name", max_length=DISPLAY_NAME_MAX, field="display_name", multiline=False
+    )
+
+
 @transaction.atomic
-def user_set_theme(*, user: User, theme: str) -> User:
-    """Remember the user's colour theme (system, light or dark); unknown values are refused."""
-    if theme not in User.Theme.values:
-        raise DomainError("Theme must be system, light or dark.", field="theme")
-    user.theme = theme
-    user.save(update_fields=["theme", "updated_at"])
+def user_profile_update(
+    *, user: User, display_name: str | None = None, email: str | None = None, theme: str | None = None
+) -> User:
+    """Change what is given of the user's profile; every value is checked before any is stored.
+
+    Names are rendered where they are shown, so nothing is broadcast: pages show the new name as
+    they next render a message, member list or sidebar.
+    """
+    changes: dict[str, str] = {}
+    if display_name is not None:
+        changes["display_name"] = clean_display_name(display_name)
+    if email is not None:
+        changes["email"] = _clean_email(email)
+    if theme is not None:
+        if theme not in User.Theme.values:
+            raise DomainError("Theme must be system, light or dark.", field="theme")
+        changes["theme"] = theme
+    for field, value in changes.items():
+        setattr(user, field, value)
+    if changes:
+        user.save(update_fields=[*changes, "updated_at"])
     return user
+
+
+def _clean_email(value: object) -> str:
+    email = clean_text(value, label="Email", max_length=254, field="email", allow_blank=True, multiline=False)
+    if email:
+        try:
+            User._meta.get_field("email").run_validators(email)
+        except ValidationError as exc:
+            raise DomainError(exc.messages[0], field="email") from None
+    return email
 
 
 @transaction.atomic
@@ -116,10 +174,64 @@ def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int
         users = users.exclude(pk=actor_id)
     ids = list(users.values_list("pk", flat=True))
     User.objects.filter(pk__in=ids).update(is_active=False, updated_at=timezone.now())
-    WsTicket.objects.filter(user_id__in=ids).delete()
     if ids:
-        transaction.on_commit(functools.partial(accounts_sockets_close, ids), robust=True)
+        _credentials_revoke(user_ids=ids)
     return len(ids)
+
+
+def password_check(*, user: User, password: object, field: str = "password") -> None:
+    """Raise WrongPassword (on ``field``) unless ``password`` is the user's password."""
+    if not isinstance(password, str) or not user.check_password(password):
+        raise WrongPassword(field=field)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """Change a password the user proves they know; see ``user_password_set`` for the effects."""
+    password_check(user=user, password=old_password, field="old_password")
+    return user_password_set(user=user, password=new_password, field="new_password")
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, field: str = "password") -> User:
+    """Set a new password (checked by AUTH_PASSWORD_VALIDATORS) and sign the account out elsewhere.
+
+    Every refresh token is blacklisted and every unused WebSocket ticket deleted; after commit the
+    account's open sockets close (4403: pages go to the log-in page). Sessions end by themselves
+    (Django checks a hash of the password on each request); a view that wants to keep its own
+    session calls ``update_session_auth_hash``.
+    """
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages), field=field) from None
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    _credentials_revoke(user_ids=[user.pk])
+    return user
+
+
+def _credentials_revoke(*, user_ids: list[int]) -> None:
+    tokens = OutstandingToken.objects.filter(user_id__in=user_ids, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in tokens], ignore_conflicts=True)
+    WsTicket.objects.filter(user_id__in=user_ids).delete()
+    transaction.on_commit(functools.partial(accounts_sockets_close, user_ids), robust=True)
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete the account for good; the caller has confirmed it (``password_check``).
+
+    Messages stay, with no sender: every page shows them as from a "deleted user". Reactions,
+    memberships, tickets go with the account; its refresh tokens are blacklisted first (their
+    rows outlive it) and its sockets close after commit. Events the account was the subject of
+    stay in the log with no subject, so the log keeps every ``seq``. Leaving rooms (member
+    events, ownership) is the rooms app's part: ``rooms.services.account_delete``.
+    """
+    user_ids = [user.pk]
+    _credentials_revoke(user_ids=user_ids)
+    Event.objects.filter(subject_id=user.pk).update(subject=None)
+    user.delete()
 
 
 def accounts_sockets_close(user_ids: list[int]) -> None:

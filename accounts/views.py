@@ -1,51 +1,23 @@
-"""Web pages for accounts: register, log in, log out. Thin over services and throttling."""
+"""Web pages for accounts: register, log in, log out, profile, passwords. Thin over services and
+throttling."""
 
 from __future__ import annotations
 
-from django.contrib.auth import login
+from django import forms
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttling
-from accounts.exceptions import LoginThrottled, RegistrationError, RegistrationThrottled
-from accounts.forms import LoginForm, RegisterForm
+from accounts.exceptions import LoginThrottled
+from accounts.forms import LoginForm, PasswordChangeForm, ProfileForm
+from accounts.models import User
 from chatsite.exceptions import DomainError
-
-
-@require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = RegisterForm(request.POST or None)
-    if request.method == "POST":
-        try:
-            throttling.registration_take(ip=throttling.client_ip(request))
-        except RegistrationThrottled as exc:
-            form = RegisterForm(request.POST)
-            form.is_valid()
-            form.add_error(None, exc.detail)
-            response = render(request, "accounts/register.html", {"form": form}, status=429)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_register(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"],
-                email=form.cleaned_data.get("email") or "",
-            )
-        except RegistrationError as exc:
-            for field, messages in exc.errors.items():
-                for message in messages:
-                    form.add_error("password1" if field == "password" else field, message)
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("home")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/register.html", {"form": form}, status=status)
 
 
 class LoginView(auth_views.LoginView):
@@ -94,9 +66,90 @@ class LogoutView(auth_views.LogoutView):
 def theme(request: HttpRequest) -> HttpResponse:
     """Remember the theme toggle (the page applies it at once; this makes it stick)."""
     try:
-        services.user_set_theme(user=request.user, theme=request.POST.get("theme", ""))
+        services.user_profile_update(user=request.user, theme=request.POST.get("theme", ""))
     except DomainError as exc:
         return HttpResponse(exc.detail, status=400)
     if request.htmx:
         return HttpResponse(status=204)
     return redirect("home")
+
+
+def add_domain_error(form: forms.Form, exc: DomainError, renamed: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form's field it is about (``renamed``: service argument →
+    form field), or on the form as a whole."""
+    field = (renamed or {}).get(exc.field or "", exc.field)
+    form.add_error(field if field in form.fields else None, exc.detail)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    initial = {"display_name": user.display_name, "email": user.email}
+    form = ProfileForm(request.POST or None, initial=initial)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_profile_update(
+                user=user, display_name=form.cleaned_data["display_name"], email=form.cleaned_data["email"]
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            saved = True
+            form = ProfileForm(initial={"display_name": user.display_name, "email": user.email})
+    status = 400 if form.errors else 200
+    return render(request, "accounts/profile.html", {"form": form, "saved": saved}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change the password; this session stays logged in, every other one (and every refresh
+    token and open socket) is signed out."""
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_password_change(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc, renamed={"new_password": "new_password1"})
+        else:
+            update_session_auth_hash(request, request.user)
+            return render(request, "accounts/password_change.html", {"changed": True})
+    status = 400 if form.errors else 200
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+
+class ResetSetPasswordForm(SetPasswordForm):
+    """Django's form for the emailed link, saving through the one service that sets passwords
+    (so a reset signs the account out everywhere, as a change does)."""
+
+    def save(self, commit: bool = True) -> User:
+        return services.user_password_set(user=self.user, password=self.cleaned_data["new_password1"])
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link. Known or unknown address, the answer is the same page."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("password-reset-done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = ResetSetPasswordForm
+    success_url = reverse_lazy("password-reset-complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

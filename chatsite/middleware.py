@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.views.defaults import page_not_found
 
 # No inline scripts anywhere (htmx and our JS are files under /static/). Inline *styles* are
 # allowed because htmx's indicator CSS and Swagger UI inject them; they cannot run code.
@@ -45,3 +46,24 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", content_security_policy(request))
         return response
+
+
+class NotFoundPageMiddleware:
+    """A page that is not there gets the site's own 404 page (templates/404.html), in DEBUG too.
+
+    Django shows its technical 404 page (URL patterns, settings) whenever DEBUG is on; a missing
+    room is an ordinary answer, not a bug to debug, so it gets the page a user sees in production.
+    Paths no route matches reach this as well, through the last URL pattern (chatsite.urls).
+    The API answers its own JSON 404 (chatsite.api_errors) and is left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404) and not request.path.startswith("/api/"):
+            return page_not_found(request, exception)
+        return None

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
+    "chatsite.middleware.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -218,6 +219,20 @@ WS_TICKET_TTL = env_int("WS_TICKET_TTL", 30)
 # forwarded headers are ignored and the peer address is the client.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 
+# --- Email (password-reset links) ----------------------------------------------------------
+# Printed to the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Parley <parley@localhost>")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -331,6 +346,10 @@ SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.
 HUB_GAP_CHECK_SECONDS = env_int("HUB_GAP_CHECK_SECONDS", 5)
+# Presence (chatsite.realtime.presence): each process refreshes its users every HEARTBEAT seconds;
+# a process that dies leaves its users online for at most TTL seconds.
+PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)
+PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 30)
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from chatsite import api_errors
+from chatsite import api_errors, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/", include("accounts.api_urls")),
     path("api/", include("rooms.api_urls")),
     path("api/", include("messaging.api_urls")),
+    path("api/", views.api_root, name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as a file, so the CSP needs no inline script;
     # its page is drf-spectacular's with a language and colour fixes (templates/api/).
@@ -24,4 +25,5 @@ urlpatterns = [
     re_path(r"^api/.*/$", api_errors.not_found),
     path("", include("rooms.urls")),
     path("", include("messaging.urls")),
+    re_path(r"^.*/$", views.page_not_found),
 ]

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from messaging import batching, changes, selectors, services
-from messaging.exceptions import InvalidMessage, InvalidReply, MessageNotFound
+from messaging import batching, changes, reads, selectors, services
+from messaging.exceptions import InvalidMessage, InvalidReadPointer, InvalidReply, MessageNotFound
 from messaging.serialization import message_payload
 from messaging.serializers import (
     HistoryQuerySerializer,
@@ -21,10 +21,12 @@ from messaging.serializers import (
     MessageSerializer,
     ReactionResultSerializer,
     ReactionToggleSerializer,
+    ReadMarkSerializer,
     RevisionSerializer,
     SearchPageSerializer,
     SearchQuerySerializer,
     ThreadSerializer,
+    UnreadSerializer,
 )
 
 
@@ -140,3 +142,26 @@ class MessageSearchView(APIView):
 def _page(query: SearchQuerySerializer) -> dict:
     data = query.validated_data
     return {"order": data["order"], "limit": data["limit"], "offset": data["offset"]}
+
+
+class UnreadListView(APIView):
+    @extend_schema(responses=UnreadSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Unread counts of every room and DM you are in, in one call (by room id)."""
+        return Response([state.payload() for state in selectors.unread_counts(user=request.user)])
+
+
+class ReadMarkView(APIView):
+    @extend_schema(request=ReadMarkSerializer, responses=UnreadSerializer)
+    def post(self, request: Request, room_id: int) -> Response:
+        """Mark the room read up to a message. A pointer at or behind yours changes nothing (and
+        answers your current state); your other sockets hear ``read.updated`` when it moves."""
+        data = ReadMarkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            state, _ = reads.read_mark(
+                user=request.user, room_id=room_id, message_id=data.validated_data["message"]
+            )
+        except InvalidReadPointer as exc:
+            raise ValidationError({"message": [exc.detail]}) from exc
+        return Response(state.payload())

@@ -5,6 +5,8 @@ from messaging import api
 
 urlpatterns = [
     path("rooms/<id:room_id>/messages/", api.MessageListView.as_view(), name="api-messages"),
+    path("rooms/<id:room_id>/read/", api.ReadMarkView.as_view(), name="api-room-read"),
+    path("unread/", api.UnreadListView.as_view(), name="api-unread"),
     path("messages/<id:message_id>/", api.MessageDetailView.as_view(), name="api-message"),
     path("messages/<id:message_id>/reactions/", api.ReactionView.as_view(), name="api-message-reactions"),
     path("messages/<id:message_id>/thread/", api.ThreadView.as_view(), name="api-message-thread"),

@@ -23,7 +23,7 @@ from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import Hub, HubUnavailable, get_hub
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
-from messaging import changes, selectors, services
+from messaging import changes, reads, selectors, services
 from messaging.batching import get_batcher
 from messaging.serialization import message_payload
 
@@ -62,7 +62,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user_id: int = user.id
         self.user_brief = user_brief(user)
         self.rooms: set[int] = set()
+        self.open_room: int | None = None
         self.typing_sent: dict[int, float] = {}
+        self.read_known: dict[int, int] = {}  # room -> the read pointer as of this socket's last read
         self.wants_html = query_param(self.scope, "html") == "1"
         # Until catch-up is done, live events wait here so nothing overtakes the replay.
         self.live = False
@@ -273,10 +275,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return ref
         return None
 
+    async def on_room_open(self, frame: dict[str, Any]) -> None:
+        """The client shows this room (``null``: none): it hears the room's typing (and other
+        OPEN_ROOM kinds) until it shows another. No answer unless refused."""
+        if "room" not in frame:
+            raise FrameError("invalid_room", "'room' must be an integer room id, or null for none.")
+        room_id = None if frame["room"] is None else self.member_room(frame)
+        if self.hub is not None:
+            self.hub.show(self, room_id)
+
     async def on_typing_start(self, frame: dict[str, Any]) -> None:
         """Tell the room's other members' sockets that this user is typing (ephemeral: no answer,
         nothing stored). Throttled per socket and room; the page sends one every few seconds."""
-        room_id = self.typing_room(frame)
+        room_id = self.member_room(frame)
         now = time.monotonic()
         if now - self.typing_sent.get(room_id, -TYPING_MIN_INTERVAL) < TYPING_MIN_INTERVAL:
             return  # a burst from one socket is one event to the room
@@ -284,11 +295,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.publish_typing(room_id, typing=True)
 
     async def on_typing_stop(self, frame: dict[str, Any]) -> None:
-        room_id = self.typing_room(frame)
+        room_id = self.member_room(frame)
         if self.typing_sent.pop(room_id, None) is not None:  # only after a start
             await self.publish_typing(room_id, typing=False)
 
-    def typing_room(self, frame: dict[str, Any]) -> int:
+    def member_room(self, frame: dict[str, Any]) -> int:
+        """The frame's ``room``, one of this socket's rooms (``not_found`` otherwise, as for a
+        message.send to a room you are not in)."""
         room_id = frame.get("room")
         if type(room_id) is not int:
             raise FrameError("invalid_room", "'room' must be an integer room id.")
@@ -303,6 +316,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             room_id=room_id,
             exclude_user=self.user_id,
         )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        """Mark a room read up to a message: no answer unless refused; when the pointer moves,
+        every socket of this user (this one too) gets ``read.updated``."""
+        room_id = self.member_room(frame)
+        message_id = frame.get("message")
+        if type(message_id) is int and 0 < message_id <= self.read_known.get(room_id, 0):
+            return  # not past what this socket already marked: a no-op, without a database trip
+        state, _ = await database_sync_to_async(reads.read_mark)(
+            user=self.scope["user"], room_id=room_id, message_id=message_id
+        )
+        self.read_known[room_id] = state.last_read
 
     # -- changes to a sent message: answered with a "result" frame (the change also reaches every
     # member, this socket included, as a message.updated / message.deleted event) --------------
@@ -347,6 +372,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "ping": on_ping,
         "typing.start": on_typing_start,
         "typing.stop": on_typing_stop,
+        "read": on_read,
+        "room.open": on_room_open,
     }
 
     # -- helpers --------------------------------------------------------------------------------

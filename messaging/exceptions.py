@@ -68,3 +68,10 @@ class InvalidSearch(DomainError):
 
     code = "invalid_search"
     default_detail = "This search cannot be run."
+
+
+class InvalidReadPointer(DomainError):
+    """A read pointer past the room's newest message (a pointer in the past is a no-op)."""
+
+    code = "invalid_read"
+    default_detail = "'message' must be the id of a message of this room, at most its newest."

@@ -145,9 +145,13 @@ def members_ensure(*, room: Room, users: Sequence[User]) -> int:
 
 def memberships_bulk_insert(*, room: Room, users: Sequence[User]) -> list[Membership]:
     """What ``room_join``/``member_add`` write for each user, in one transaction: the
-    membership and its ``member.joined`` event (payload ``member_payload``)."""
+    membership (read up to the room's newest message) and its ``member.joined`` event (payload
+    ``member_payload``)."""
     with publication_order(), transaction.atomic():
-        memberships = Membership.objects.bulk_create(Membership(user=u, room=room) for u in users)
+        newest = Room.objects.filter(pk=room.pk).values_list("last_message_id", flat=True)[0]
+        memberships = Membership.objects.bulk_create(
+            Membership(user=u, room=room, last_read_message_id=newest) for u in users
+        )
         for membership, user in zip(memberships, users, strict=True):
             membership.user, membership.room = user, room
         Event.objects.bulk_create(
@@ -303,7 +307,8 @@ def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
     edit revision, or tombstone), its ``message.new`` Event with payload
     ``{"message": message_payload(m)}`` (the final state: seeded history has no earlier states
     to replay), the reply counts of the messages answered (a ``message.updated`` for those
-    written by an earlier batch, as a live reply records) and the room's ``last_activity_at``.
+    written by an earlier batch, as a live reply records) and the room's ``last_activity_at``
+    and ``last_message_id``.
     Held under the publication lock so that no live event takes a seq in between; ids, seqs and
     ``created_at`` all grow in the same order. Nothing is broadcast.
     """
@@ -346,11 +351,11 @@ def messages_bulk_insert(planned: Sequence[PlannedMessage]) -> list[Message]:
             )
             for m in Message.objects.select_related("sender").filter(pk__in=earlier).order_by("pk")
         )
-        last_activity: dict[int, datetime] = {}
+        last_activity: dict[int, tuple[datetime, int]] = {}
         for message in messages:
-            last_activity[message.room_id] = message.created_at
-        for room_id, when in last_activity.items():
-            Room.objects.filter(pk=room_id).update(last_activity_at=when)
+            last_activity[message.room_id] = (message.created_at, message.id)
+        for room_id, (when, last_id) in last_activity.items():
+            Room.objects.filter(pk=room_id).update(last_activity_at=when, last_message_id=last_id)
     return messages
 
 
@@ -563,10 +568,12 @@ DEMO_CHATTER = {
 
 
 def seed_demo(*, users: int = 6, password: str = DEMO_PASSWORD) -> SeedSummary:
-    """A small lively demo, entirely through the services: #general and #random (everyone),
-    a private room, a DM between the first two users, and a little history in each."""
+    """A small lively demo, entirely through the services: #general (the default room: accounts
+    made later join it) and #random (everyone), a private room, a DM between the first two users,
+    and a little history in each."""
     people = seed_users(count=max(users, 6), rng=random.Random(1), password=password)
     general = room_ensure(creator=people[0], name="general", description="Company-wide chat")
+    room_services.rooms_set_default(room_ids=[general.id], is_default=True)
     random_room = room_ensure(creator=people[1], name="random", description="Off-topic")
     private = room_ensure(creator=people[0], name="design-private", kind=Room.Kind.PRIVATE)
     members_ensure(room=general, users=people)

@@ -20,7 +20,7 @@ from messaging.markdown import render_plain
 from messaging.models import Message, MessageRevision
 from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership, Room
-from rooms.selectors import membership_get, room_label
+from rooms.selectors import membership_get, public_room_preview, room_label
 
 PAGE_MAX = 100
 
@@ -82,6 +82,14 @@ def history_page(*, user: User, room_id: int, before: int | None = None, limit: 
         messages=list(reversed(newest_first[:limit])),
         has_more=len(newest_first) > limit,
     )
+
+
+def preview_page(*, room_id: int, limit: int = 30) -> HistoryPage:
+    """The newest messages of a *public* room, oldest first, for a non-member's read-only look;
+    RoomNotFound for any other room, as for a missing one. No paging: joining shows the rest."""
+    public_room_preview(room_id=room_id)
+    rows = Message.objects.filter(room_id=room_id).order_by("-id").values(*MESSAGE_ROW_FIELDS)[:limit]
+    return HistoryPage(messages=list(reversed(message_payloads(list(rows)))), has_more=False)
 
 
 def history_around(*, user: User, room_id: int, message_id: int, limit: int = 50) -> HistoryPage | None:
@@ -275,3 +283,67 @@ def messages_search(
         payload["room_info"] = {"id": room.id, "name": room_label(room=room, user=user), "kind": room.kind}
         payload["highlight"] = search.highlight(" ".join(render_plain(payload["body"]).split()), words)
     return SearchPage(results=payloads, has_more=len(rows) > limit)
+
+
+# --- unread --------------------------------------------------------------------------------------
+
+# Unread messages are counted up to this many (shown as "99+"): the count reads at most this many
+# entries of the (room, id) index past the member's read pointer, however long the history.
+UNREAD_CAP = 100
+
+
+@dataclass(frozen=True)
+class Unread:
+    """What one member has not read in one room: messages of others after ``last_read``."""
+
+    room_id: int
+    last_read: int
+    count: int  # at most UNREAD_CAP
+    mentions: int  # of those, how many mention the member (by name or @room)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "room": self.room_id,
+            "last_read": self.last_read,
+            "unread": self.count,
+            "unread_capped": self.count >= UNREAD_CAP,
+            "mentions": self.mentions,
+        }
+
+
+def unread_in_room(*, user_id: int, room_id: int, last_read: int) -> Unread:
+    """Count the unread messages of one room from the newest back, stopping at UNREAD_CAP: an
+    index range scan on (room, id) above the pointer, never the room's history. Own messages
+    and tombstones are not unread. Mentions are counted among those same (newest) messages."""
+    rows = (
+        Message.objects.filter(room_id=room_id, id__gt=last_read, deleted_at__isnull=True)
+        .exclude(sender_id=user_id)
+        .order_by("-id")
+        .values_list("mentions", "mentions_room")[:UNREAD_CAP]
+    )
+    count = mentions = 0
+    for mentioned, mentions_room in rows:
+        count += 1
+        mentions += bool(mentions_room or user_id in mentioned)
+    return Unread(room_id=room_id, last_read=last_read, count=count, mentions=mentions)
+
+
+def unread_counts(*, user: User) -> list[Unread]:
+    """Unread counts of every room and DM of the user, by room id: one bounded count per room."""
+    pointers = (
+        Membership.objects.filter(user=user)
+        .order_by("room_id")
+        .values_list("room_id", "last_read_message_id")
+    )
+    return [unread_in_room(user_id=user.id, room_id=room_id, last_read=last) for room_id, last in pointers]
+
+
+def first_unread_id(*, user_id: int, room_id: int, last_read: int) -> int | None:
+    """The oldest message of others after the read pointer (the "new messages" divider)."""
+    return (
+        Message.objects.filter(room_id=room_id, id__gt=last_read, deleted_at__isnull=True)
+        .exclude(sender_id=user_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )

@@ -147,3 +147,21 @@ class SearchResultSerializer(MessageSerializer):
 class SearchPageSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
     has_more = serializers.BooleanField()
+
+
+class UnreadSerializer(serializers.Serializer):
+    room = serializers.IntegerField()
+    last_read = serializers.IntegerField(help_text="every message of the room up to this id is read")
+    unread = serializers.IntegerField(
+        min_value=0, help_text="messages of others after last_read, counted up to 100 (show 99+)"
+    )
+    unread_capped = serializers.BooleanField(help_text="the count stopped at 100: there may be more")
+    mentions = serializers.IntegerField(min_value=0, help_text="of those, how many mention you or @room")
+
+
+class ReadMarkSerializer(serializers.Serializer):
+    message = IdField(
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="read up to this message id (a pointer never moves back; past the newest is refused)",
+    )

@@ -26,15 +26,16 @@ from messaging.exceptions import (
     MessageNotFound,
     SendRateLimited,
 )
+from rooms.exceptions import RoomNotFound
 from rooms.selectors import membership_get as room_membership
-from rooms.selectors import room_detail, room_label
+from rooms.selectors import public_room_preview, room_detail, room_label, rooms_suggested
 from rooms.views import not_found_as_404, render_chat
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render_chat(request, "messaging/home.html", {})
+    return render_chat(request, "messaging/home.html", {"suggested": rooms_suggested(user=request.user)})
 
 
 def _pending_payload(request: HttpRequest) -> dict:
@@ -45,12 +46,27 @@ def _pending_payload(request: HttpRequest) -> dict:
     return {"id": "", "room": "", "sender": sender, "body": "", "created_at": "", "client_id": ""}
 
 
+def _preview(request: HttpRequest, room_id: int) -> HttpResponse:
+    """A public room the user is not in (never joined, or left): its recent history, read-only,
+    and a Join button. Any other room raises RoomNotFound: the same 404 as a missing one."""
+    preview_room = public_room_preview(room_id=room_id)
+    context = {
+        "preview_room": preview_room,
+        "history": selectors.preview_page(room_id=room_id),
+        "read_only": True,
+    }
+    return render_chat(request, "messaging/room_preview.html", context)
+
+
 @login_required
 @require_GET
 @not_found_as_404
 def room(request: HttpRequest, room_id: int) -> HttpResponse:
     seq = latest_seq()  # before the history: the socket resumes from here
-    room = room_detail(user=request.user, room_id=room_id)
+    try:
+        room = room_detail(user=request.user, room_id=room_id)
+    except RoomNotFound:
+        return _preview(request, room_id)
     page = None
     try:
         around = parse_optional_id(request.GET.get("around"), label="around", minimum=1)
@@ -58,13 +74,18 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
         around = None
     if around is not None:  # a jump to a message (a reply's parent, a search result)
         page = selectors.history_around(user=request.user, room_id=room_id, message_id=around)
+    membership = room_membership(user=request.user, room_id=room_id)
     context = {
         "room": room,
         "label": room_label(room=room, user=request.user),
         "history": page or selectors.history_page(user=request.user, room_id=room_id),
         "around": around if page else None,
         "pending": _pending_payload(request),
-        "can_manage": room_membership(user=request.user, room_id=room_id).can_manage,
+        "can_manage": membership.can_manage,
+        # Where the "new messages" divider goes (and what "jump to first unread" opens).
+        "first_unread": selectors.first_unread_id(
+            user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
+        ),
         "quick_reactions": QUICK_REACTIONS,
     }
     return render_chat(request, "messaging/room.html", context, seq=seq)

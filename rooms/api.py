@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -11,15 +13,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
+from chatsite.realtime.presence import presence_of
 from rooms import selectors, services
 from rooms.models import Room
 from rooms.serializers import (
     DirectSerializer,
     MemberAddSerializer,
     MemberSerializer,
+    PresenceQuerySerializer,
+    PresenceSerializer,
     RoomCreateSerializer,
     RoomListQuerySerializer,
     RoomSerializer,
+    RoomUpdateSerializer,
 )
 
 
@@ -57,6 +63,15 @@ class RoomDetailView(APIView):
     def get(self, request: Request, room_id: int) -> Response:
         room = selectors.room_detail(user=request.user, room_id=room_id)
         return Response(RoomSerializer(room).data)
+
+    @extend_schema(request=RoomUpdateSerializer, responses=RoomSerializer)
+    def patch(self, request: Request, room_id: int) -> Response:
+        """Change the room's name, topic or description (owners and admins); members hear
+        ``room.updated``."""
+        data = RoomUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.room_update(actor=request.user, room_id=room_id, **data.validated_data)
+        return Response(RoomSerializer(selectors.room_detail(user=request.user, room_id=room_id)).data)
 
 
 class RoomJoinView(APIView):
@@ -107,3 +122,27 @@ class DirectView(APIView):
         return Response(
             RoomSerializer(room).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class PresenceView(APIView):
+    @extend_schema(parameters=[PresenceQuerySerializer], responses=PresenceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        """Presence of users who share a room or DM with you (others are left out, as if unknown):
+        online while any socket of theirs is open on any server process."""
+        query = PresenceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        visible = selectors.users_sharing_a_room(user=request.user, user_ids=query.validated_data["users"])
+        return Response(
+            [
+                {
+                    "user": user_id,
+                    "state": state["state"],
+                    "last_seen": _timestamp(state["last_seen"]),
+                }
+                for user_id, state in presence_of(visible).items()
+            ]
+        )
+
+
+def _timestamp(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from chatsite import converters  # noqa: F401  (registers <id:...>)
-from rooms import api
+from rooms import account_api, api
 
 urlpatterns = [
     path("rooms/", api.RoomListView.as_view(), name="api-rooms"),
@@ -11,4 +11,7 @@ urlpatterns = [
     path("rooms/<id:room_id>/members/", api.MemberListView.as_view(), name="api-room-members"),
     path("rooms/<id:room_id>/members/<id:user_id>/", api.MemberDetailView.as_view(), name="api-room-member"),
     path("dms/", api.DirectView.as_view(), name="api-dms"),
+    path("presence/", api.PresenceView.as_view(), name="api-presence"),
+    path("auth/register/", account_api.RegisterView.as_view(), name="api-register"),
+    path("auth/me/delete/", account_api.AccountDeleteView.as_view(), name="api-account-delete"),
 ]

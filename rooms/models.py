@@ -16,6 +16,8 @@ class Room(models.Model):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=500, blank=True)
+    # One line shown under the name: what the room is talking about now.
+    topic = models.CharField(max_length=250, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PUBLIC)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -26,6 +28,11 @@ class Room(models.Model):
     direct_key = models.CharField(max_length=200, null=True, blank=True, unique=True, editable=False)
     # Ordering of sidebars ("most recent activity first"); maintained by message_send.
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Id of the room's newest message (0: none yet), maintained with last_activity_at: where a new
+    # member's read pointer starts, and how far a read pointer may go.
+    last_message_id = models.BigIntegerField(default=0, editable=False)
+    # New accounts join the site's default rooms (public ones only: set by room_set_default).
+    is_default = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -55,6 +62,9 @@ class Membership(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # How far the member has read: every message of the room with an id up to this one. Only
+    # grows (messaging.reads.read_mark); a member starts at the room's newest message.
+    last_read_message_id = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Lower
 
 from accounts.models import User
+from chatsite.realtime.presence import presence_of
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
 
 
+def _member_count() -> Subquery:
+    """Each room's member count, as a subquery: counting over a join that is also filtered by
+    membership (``memberships__user=...``) would count only the filtered row, 1 for every room."""
+    counted = Membership.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("pk"))
+    return Subquery(counted.values("n"), output_field=IntegerField())
+
+
 def rooms_for_user(*, user: User) -> QuerySet[Room]:
-    """The user's rooms and DMs, most recent activity first."""
+    """The user's rooms and DMs, most recent activity first, each with ``member_count``."""
     return (
         Room.objects.filter(memberships__user=user)
-        .annotate(member_count=Count("memberships", distinct=True))
+        .annotate(member_count=_member_count())
         .order_by(F("last_activity_at").desc(nulls_last=True), "-id")
     )
 
@@ -29,6 +39,26 @@ def public_rooms(*, search: str = "") -> QuerySet[Room]:
     if search:
         qs = qs.filter(name__icontains=search)
     return qs.order_by("name", "id")
+
+
+def rooms_suggested(*, user: User, limit: int = 5) -> list[Room]:
+    """Public rooms ``user`` is not in, busiest first: what the welcome page suggests."""
+    return list(
+        public_rooms()
+        .exclude(memberships__user=user)
+        .order_by("-member_count", F("last_activity_at").desc(nulls_last=True), "name", "id")[:limit]
+    )
+
+
+def public_room_preview(*, room_id: int) -> Room:
+    """A public room, with ``member_count``, for any logged-in user to look into before joining.
+    RoomNotFound for every other room (private, direct, missing): one answer for all three."""
+    room = (
+        Room.objects.filter(pk=room_id, kind=Room.Kind.PUBLIC).annotate(member_count=_member_count()).first()
+    )
+    if room is None:
+        raise RoomNotFound()
+    return room
 
 
 def membership_get(*, user: User, room_id: int) -> Membership:
@@ -54,12 +84,27 @@ def room_detail(*, user: User, room_id: int) -> Room:
     return Room.objects.annotate(member_count=Count("memberships")).get(pk=room_id)
 
 
+def room_labels(*, rooms: list[Room], user: User) -> dict[int, str]:
+    """What each room is called for ``user``: its name; a DM is named after the *other*
+    participants, by their shown names (display name, else username), in one query for all."""
+    labels = {room.id: room.name for room in rooms if not room.is_direct}
+    direct_ids = [room.id for room in rooms if room.is_direct]
+    others: dict[int, list[str]] = {room_id: [] for room_id in direct_ids}
+    rows = (
+        Membership.objects.filter(room_id__in=direct_ids)
+        .exclude(user=user)
+        .values_list("room_id", "user__display_name", "user__username")
+        .order_by(Lower("user__username"))
+    )
+    for room_id, display_name, username in rows:
+        others[room_id].append(display_name or username)
+    # Every other participant's account is gone: their messages say "deleted user" too.
+    labels.update({room_id: ", ".join(names) or "deleted user" for room_id, names in others.items()})
+    return labels
+
+
 def room_label(*, room: Room, user: User) -> str:
-    """What a room is called for ``user``: a DM is named after the *other* participants."""
-    if not room.is_direct:
-        return room.name
-    others = [name for name in room.name.split(", ") if name.lower() != user.username.lower()]
-    return ", ".join(others) or room.name
+    return room_labels(rooms=[room], user=user)[room.id]
 
 
 @dataclass(frozen=True)
@@ -75,8 +120,49 @@ class Sidebar:
 
 
 def sidebar(*, user: User) -> Sidebar:
-    entries = [SidebarEntry(room=r, label=room_label(room=r, user=user)) for r in rooms_for_user(user=user)]
+    rooms = list(rooms_for_user(user=user))
+    labels = room_labels(rooms=rooms, user=user)
+    entries = [SidebarEntry(room=r, label=labels[r.id]) for r in rooms]
     return Sidebar(
         rooms=[e for e in entries if not e.room.is_direct],
         directs=[e for e in entries if e.room.is_direct],
     )
+
+
+def users_sharing_a_room(*, user: User, user_ids: list[int]) -> set[int]:
+    """Those of ``user_ids`` who share a room or DM with ``user`` (``user`` included): whose
+    presence ``user`` may see."""
+    if not user_ids:
+        return set()
+    mine = Membership.objects.filter(user=user).values("room_id")
+    shared = set(
+        Membership.objects.filter(room_id__in=mine, user_id__in=user_ids).values_list("user_id", flat=True)
+    )
+    return shared | ({user.id} & set(user_ids))
+
+
+@dataclass(frozen=True)
+class MemberPresence:
+    membership: Membership
+    online: bool
+    last_seen: datetime | None
+
+
+def room_members_presence(*, user: User, room_id: int) -> list[MemberPresence]:
+    """The room's members with their presence (they all share this room with ``user``), online
+    first, each group by username. Read when the member panel opens: presence changes are not
+    pushed to big rooms' members."""
+    members = list(room_members(user=user, room_id=room_id))
+    states = presence_of(m.user_id for m in members)
+    entries = []
+    for m in members:
+        state = states[m.user_id]
+        seen = state["last_seen"]
+        entries.append(
+            MemberPresence(
+                membership=m,
+                online=state["state"] == "online",
+                last_seen=datetime.fromtimestamp(seen, tz=UTC) if seen is not None else m.user.last_seen,
+            )
+        )
+    return sorted(entries, key=lambda entry: not entry.online)  # stable: usernames stay in order

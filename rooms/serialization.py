@@ -14,3 +14,8 @@ def room_brief(room: Room) -> dict[str, Any]:
 
 def member_payload(membership: Membership) -> dict[str, Any]:
     return {"room": room_brief(membership.room), "user": user_brief(membership.user), "role": membership.role}
+
+
+def room_settings(room: Room) -> dict[str, Any]:
+    """What ``room.updated`` carries: the room and every setting members see."""
+    return {**room_brief(room), "topic": room.topic, "description": room.description}

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from chatsite.validation import InvalidNumber, parse_id
 from rooms.models import Membership, Room
-from rooms.services import NAME_MAX
+from rooms.services import DESCRIPTION_MAX, NAME_MAX, TOPIC_MAX
 
 
 class RoomSerializer(serializers.ModelSerializer):
@@ -17,12 +18,25 @@ class RoomSerializer(serializers.ModelSerializer):
             "name",
             "slug",
             "description",
+            "topic",
             "kind",
             "created_at",
             "last_activity_at",
             "member_count",
         ]
         read_only_fields = fields
+
+
+class RoomUpdateSerializer(serializers.Serializer):
+    """Room settings, each optional (PATCH); owners and admins only."""
+
+    name = serializers.CharField(required=False, max_length=NAME_MAX, trim_whitespace=False)
+    topic = serializers.CharField(
+        required=False, allow_blank=True, max_length=TOPIC_MAX, trim_whitespace=False
+    )
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=DESCRIPTION_MAX, trim_whitespace=False
+    )
 
 
 class RoomListQuerySerializer(serializers.Serializer):
@@ -67,3 +81,28 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class DirectSerializer(serializers.Serializer):
     usernames = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=20)
+
+
+PRESENCE_USERS_MAX = 100
+
+
+class PresenceQuerySerializer(serializers.Serializer):
+    users = serializers.CharField(
+        help_text=f"comma-separated user ids, at most {PRESENCE_USERS_MAX}",
+        max_length=20 * PRESENCE_USERS_MAX,
+    )
+
+    def validate_users(self, value: str) -> list[int]:
+        try:
+            ids = [parse_id(part, label="users", minimum=1) for part in value.split(",")]
+        except InvalidNumber as exc:
+            raise serializers.ValidationError("users must be comma-separated user ids.") from exc
+        if len(set(ids)) > PRESENCE_USERS_MAX:
+            raise serializers.ValidationError(f"At most {PRESENCE_USERS_MAX} users at a time.")
+        return sorted(set(ids))
+
+
+class PresenceSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["online", "offline"])
+    last_seen = serializers.DateTimeField(allow_null=True, help_text="when a socket of theirs was last open")

@@ -5,22 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
 from accounts.models import User
 from accounts.serialization import user_brief
+from accounts.services import password_check, user_delete, user_register
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
+from chatsite.validation import clean_text
 from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
-from rooms.serialization import member_payload, room_brief
+from rooms.serialization import member_payload, room_brief, room_settings
 
 DIRECT_MAX_PARTICIPANTS = 10
 NAME_MAX = 80
+TOPIC_MAX = Room._meta.get_field("topic").max_length
+DESCRIPTION_MAX = Room._meta.get_field("description").max_length
+# What room_update calls each setting, and its longest value.
+ROOM_SETTINGS = {
+    "name": ("Room name", NAME_MAX),
+    "topic": ("Topic", TOPIC_MAX),
+    "description": ("Description", DESCRIPTION_MAX),
+}
 
 
 def _record_joined(membership: Membership) -> None:
@@ -71,15 +81,18 @@ def room_join(*, user: User, room_id: int) -> Membership:
     room = Room.objects.filter(pk=room_id, kind=Room.Kind.PUBLIC).first()
     if room is None:
         raise RoomNotFound()
-    membership, created = Membership.objects.get_or_create(user=user, room=room)
+    membership, created = Membership.objects.get_or_create(
+        user=user, room=room, defaults={"last_read_message_id": room.last_message_id}
+    )
     if created:
         _record_joined(membership)
     return membership
 
 
 @event_writer
-def room_leave(*, user: User, room_id: int) -> None:
-    """Leave a room. The last owner leaving hands ownership to the longest-standing member."""
+def room_leave(*, user: User, room_id: int) -> Room:
+    """Leave a room (returned). The last owner leaving hands ownership to the longest-standing
+    member."""
     membership = membership_get(user=user, room_id=room_id)
     room = membership.room
     if room.is_direct:
@@ -94,6 +107,53 @@ def room_leave(*, user: User, room_id: int) -> None:
         if heir is not None:
             heir.role = Membership.Role.OWNER
             heir.save(update_fields=["role"])
+    return room
+
+
+@event_writer
+def room_update(
+    *,
+    actor: User,
+    room_id: int,
+    name: object = None,
+    topic: object = None,
+    description: object = None,
+) -> Room:
+    """Change a room's name, topic or description (those given): owners and admins of a public or
+    private room. Every value is checked before any is stored; a real change records
+    ``room.updated`` (with the whole settings and who changed them), so members' pages update.
+    Room names need not be unique: rooms are told apart by id, and browsing shows each one's
+    description and member count."""
+    membership = membership_get(user=actor, room_id=room_id)
+    room = membership.room
+    if room.is_direct:
+        raise NotAllowed("A direct conversation has no settings.")
+    if not membership.can_manage:
+        raise NotAllowed("Only owners and admins can change a room's settings.")
+    given = {"name": name, "topic": topic, "description": description}
+    changes = {
+        field: clean_text(
+            value,
+            label=ROOM_SETTINGS[field][0],
+            max_length=ROOM_SETTINGS[field][1],
+            field=field,
+            error=InvalidRoom,
+            allow_blank=field != "name",
+            multiline=False,
+        )
+        for field, value in given.items()
+        if value is not None
+    }
+    changed = {field: value for field, value in changes.items() if getattr(room, field) != value}
+    if not changed:
+        return room
+    for field, value in changed.items():
+        setattr(room, field, value)
+    room.save(update_fields=list(changed))
+    event_record(
+        kinds.ROOM_UPDATED, room_id=room.id, payload={"room": room_settings(room), "by": user_brief(actor)}
+    )
+    return room
 
 
 @event_writer
@@ -108,7 +168,9 @@ def member_add(*, actor: User, room_id: int, username: str) -> Membership:
     target = User.objects.filter(username__iexact=(username or "").strip(), is_active=True).first()
     if target is None:
         raise UnknownUser(field="username")
-    membership, created = Membership.objects.get_or_create(user=target, room=room)
+    membership, created = Membership.objects.get_or_create(
+        user=target, room=room, defaults={"last_read_message_id": room.last_message_id}
+    )
     if created:
         _record_joined(membership)
     return membership
@@ -176,3 +238,40 @@ def _dm_create(*, creator: User, participants: list[User], key: str) -> Room:
         role = Membership.Role.OWNER if participant == creator else Membership.Role.MEMBER
         _record_joined(Membership.objects.create(user=participant, room=room, role=role))
     return room
+
+
+@event_writer
+def account_register(*, username: str, password: str, email: str = "", display_name: str = "") -> User:
+    """``accounts.services.user_register``, then join the site's default rooms (``member.joined``
+    in each), in one transaction: a new account never starts with an empty sidebar."""
+    user = user_register(username=username, password=password, email=email, display_name=display_name)
+    for room_id in Room.objects.filter(is_default=True, kind=Room.Kind.PUBLIC).values_list("id", flat=True):
+        room_join(user=user, room_id=room_id)
+    return user
+
+
+@transaction.atomic
+def rooms_set_default(*, room_ids: list[int], is_default: bool) -> int:
+    """Make public rooms default rooms (new accounts join them), or stop; returns how many
+    changed. Private and direct rooms are never default: that would put strangers in them."""
+    rooms = Room.objects.filter(pk__in=room_ids).exclude(is_default=is_default)
+    if is_default:
+        rooms = rooms.filter(kind=Room.Kind.PUBLIC)
+    return rooms.update(is_default=is_default)
+
+
+@event_writer
+def account_delete(*, user: User, password: str) -> None:
+    """Delete ``user``'s account, confirmed with their password (WrongPassword otherwise).
+
+    They first leave each room as ``room_leave`` does (members hear ``member.left``, a last
+    owner's rooms pass to an heir), then ``accounts.services.user_delete`` removes the account
+    (messages stay, from a "deleted user"; sockets close). Here, not in accounts, because
+    leaving rooms is this app's and accounts sits below it. Direct conversations cannot be left:
+    their membership goes with the account.
+    """
+    password_check(user=user, password=password)
+    shared = Membership.objects.filter(user=user).exclude(room__kind=Room.Kind.DIRECT)
+    for room_id in list(shared.values_list("room_id", flat=True)):
+        room_leave(user=user, room_id=room_id)
+    user_delete(user=user)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from chatsite import converters  # noqa: F401  (registers <id:...>)
-from rooms import views
+from rooms import account_views, views
 
 urlpatterns = [
     path("rooms/sidebar/", views.sidebar, name="sidebar"),
@@ -10,7 +10,10 @@ urlpatterns = [
     path("rooms/<id:room_id>/join/", views.join, name="room-join"),
     path("rooms/<id:room_id>/leave/", views.leave, name="room-leave"),
     path("rooms/<id:room_id>/members/", views.members, name="room-members"),
+    path("rooms/<id:room_id>/settings/", views.room_settings, name="room-settings"),
     path("rooms/<id:room_id>/invite-search/", views.invite_search, name="room-invite-search"),
     path("dm/new/", views.dm_new, name="dm-new"),
     path("dm/search/", views.dm_search, name="dm-search"),
+    path("register/", account_views.register, name="register"),
+    path("account/delete/", account_views.account_delete, name="account-delete"),
 ]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as PermissionDenied403
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -111,15 +112,38 @@ def join(request: HttpRequest, room_id: int) -> HttpResponse:
 @not_found_as_404
 def leave(request: HttpRequest, room_id: int) -> HttpResponse:
     try:
-        services.room_leave(user=request.user, room_id=room_id)
+        room = services.room_leave(user=request.user, room_id=room_id)
     except PermissionDenied as exc:
         return HttpResponse(exc.detail, status=exc.status)
-    return _go(request, "/")
+    # A public room stays open to look into: its page becomes the preview with a Join button.
+    return _go(request, f"/r/{room_id}/" if room.kind == Room.Kind.PUBLIC else "/")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@not_found_as_404
+def room_settings(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Name, topic and description, for owners and admins (others: 403; non-members: 404)."""
+    room = selectors.room_detail(user=request.user, room_id=room_id)
+    if room.is_direct or not selectors.membership_get(user=request.user, room_id=room_id).can_manage:
+        raise PermissionDenied403()
+    values = {"name": room.name, "topic": room.topic, "description": room.description}
+    error = None
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in values}
+        try:
+            services.room_update(actor=request.user, room_id=room_id, **values)
+        except DomainError as exc:
+            error = exc
+        else:
+            return _go(request, f"/r/{room_id}/")
+    context = {"room": room, "values": values, "error": error}
+    return render_chat(request, "rooms/settings.html", context, status=400 if error else 200)
 
 
 def _members(request: HttpRequest, room_id: int, **extra: Any) -> HttpResponse:
     room = selectors.room_detail(user=request.user, room_id=room_id)
-    members = selectors.room_members(user=request.user, room_id=room_id)
+    members = selectors.room_members_presence(user=request.user, room_id=room_id)
     return render(request, "rooms/_members.html", {"room": room, "members": members, **extra})
 
 

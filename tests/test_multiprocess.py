@@ -133,3 +133,76 @@ def test_live_delivery_crosses_processes_both_ways_after_one_restarts(start_serv
             await ws.close()
 
     asyncio.run(scenario())
+
+
+def test_typing_crosses_processes_to_the_sockets_that_show_the_room(start_server, make_user):
+    """Ann types on process B; Ben's socket on process A that shows the room hears it, his
+    other socket on A (showing nothing) does not, and Ann's own tab on A does not either."""
+    ann, ben = make_user("ann"), make_user("ben")
+    room = rooms.room_create(creator=ann, name="General")
+    rooms.room_join(user=ben, room_id=room.id)
+    server_a, server_b = start_server(), start_server()
+
+    async def scenario() -> None:
+        ann_on_b, _ = await open_socket(server_b, ann)
+        ann_tab_on_a, _ = await open_socket(server_a, ann)
+        ben_looking, _ = await open_socket(server_a, ben)
+        ben_elsewhere, _ = await open_socket(server_a, ben)
+        for ws in (ben_looking, ann_tab_on_a):
+            await ws.send(json.dumps({"type": "room.open", "room": room.id}))
+            await live(ws)
+        await live(ann_on_b)
+        await ann_on_b.send(json.dumps({"type": "typing.start", "room": room.id}))
+        typing = await next_of_type(ben_looking, "typing")
+        assert (typing["room"], typing["user"]["id"], typing["typing"]) == (room.id, ann.id, True)
+        await ann_on_b.send(json.dumps({"type": "typing.stop", "room": room.id}))
+        assert (await next_of_type(ben_looking, "typing"))["typing"] is False
+        for ws in (ben_elsewhere, ann_tab_on_a):
+            with pytest.raises(asyncio.TimeoutError):
+                await next_of_type(ws, "typing", wait=0.5)
+        for ws in (ann_on_b, ann_tab_on_a, ben_looking, ben_elsewhere):
+            await ws.close()
+
+    asyncio.run(scenario())
+
+
+def test_presence_is_one_state_across_processes_and_a_killed_process_goes_offline_in_time(
+    start_server, make_user, settings
+):
+    """Ben has a socket on each of two processes: online once; closing one changes nothing.
+    SIGKILL of the process holding Ann's only socket makes her offline within the TTL."""
+    from chatsite.realtime.presence import presence_of
+
+    settings.PRESENCE_TTL_SECONDS = 3  # as the servers below are told
+    env = {"PRESENCE_TTL_SECONDS": "3", "PRESENCE_HEARTBEAT_SECONDS": "1"}
+    ann, ben = make_user("ann"), make_user("ben")
+    server_a, server_b = start_server(extra_env=env), start_server(extra_env=env)
+
+    def state(user) -> str:
+        return presence_of([user.id])[user.id]["state"]
+
+    async def until(user, expected: str, within: float) -> float:
+        start = asyncio.get_running_loop().time()
+        while state(user) != expected:
+            assert asyncio.get_running_loop().time() - start < within, f"{user} not {expected} in {within}s"
+            await asyncio.sleep(0.1)
+        return asyncio.get_running_loop().time() - start
+
+    async def scenario() -> None:
+        ann_on_b, _ = await open_socket(server_b, ann)
+        ben_on_a, _ = await open_socket(server_a, ben)
+        ben_on_b, _ = await open_socket(server_b, ben)
+        await until(ann, "online", within=5)
+        await until(ben, "online", within=5)
+        await ben_on_b.close()
+        await asyncio.sleep(1.5)
+        assert state(ben) == "online"  # still open on A
+        server_b.kill()  # SIGKILL: nothing is closed cleanly, nothing says goodbye
+        took = await until(ann, "offline", within=3 + 1.5)
+        assert state(ben) == "online" and took > 0.5  # by expiry, not by an orderly close
+        await ben_on_a.close()
+        await until(ben, "offline", within=2)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ann_on_b.recv(), 5)
+
+    asyncio.run(scenario())

@@ -79,6 +79,7 @@ class World:
     direct: Room  # me and bob
     elsewhere: Room  # public, carol's: me may join it
     statuses: Counter = field(default_factory=Counter)
+    actor: User | None = None  # who the next request is made as: me, unless aim() says otherwise
 
     def restore(self) -> None:
         """Undo what earlier requests did to the rooms the next one points at (leave, remove)."""
@@ -93,6 +94,7 @@ class World:
         # operation (Django refuses one not in ALLOWED_HOSTS with its own page, before any view).
         for name in [name for name in case.headers or {} if name.lower() == "host"]:
             del case.headers[name]
+        self.actor = self.me
         params = case.path_parameters or {}
         if isinstance(params.get("room_id"), int):
             rooms = [self.home, self.private, self.direct, self.elsewhere]
@@ -120,12 +122,24 @@ class World:
             body["usernames"] = pick(body["usernames"], [*others, body["usernames"]])
         if operation == "POST /api/messages/{message_id}/reactions/" and isinstance(body.get("emoji"), str):
             body["emoji"] = pick(body["emoji"], ["👍", body["emoji"]])
+        if operation == "POST /api/auth/password/":
+            # Only ever "changed" to the same password (a valid new one), so PASSWORD keeps working
+            # for the requests after it; a wrong old password still varies.
+            if isinstance(body.get("old_password"), str):
+                body["old_password"] = pick(body["old_password"], [PASSWORD, body["old_password"]])
+            if body.get("old_password") == PASSWORD and isinstance(body.get("new_password"), str):
+                body["new_password"] = PASSWORD
+        if operation == "POST /api/auth/me/delete/":
+            # Deleting "me" would leave nobody to make the next requests as: a fresh account is.
+            self.actor = User.objects.create_user(username=f"gone{User.objects.count()}", password=PASSWORD)
+            if isinstance(body.get("password"), str):
+                body["password"] = pick(body["password"], [PASSWORD, body["password"]])
         if isinstance(body.get("refresh"), str):
             body["refresh"] = pick(body["refresh"], [str(RefreshToken.for_user(self.me)), body["refresh"]])
 
     def auth_headers(self) -> dict[str, str]:
         # A fresh token per request: generated logout and refresh calls can blacklist tokens.
-        return {"Authorization": f"Bearer {AccessToken.for_user(self.me)}"}
+        return {"Authorization": f"Bearer {AccessToken.for_user(self.actor or self.me)}"}
 
 
 @pytest.fixture

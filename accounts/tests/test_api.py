@@ -153,3 +153,69 @@ def test_schema_is_served(auth_api):
     response = auth_api().get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/auth/ws-ticket/" in response.content
+
+
+def login_tokens(api, username: str, password: str = PASSWORD) -> dict:
+    return api.post("/api/auth/token/", {"username": username, "password": password}, format="json").json()
+
+
+def test_me_patch_changes_the_profile(auth_api, make_user):
+    user = make_user("ann")
+    response = auth_api(user).patch(
+        "/api/auth/me/", {"display_name": " Ann Smith ", "theme": "dark"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "Ann Smith"
+    assert response.json()["theme"] == "dark"
+    assert response.json()["username"] == "ann"
+    user.refresh_from_db()
+    assert (user.display_name, user.theme) == ("Ann Smith", "dark")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"display_name": "x" * 10_000},
+        {"display_name": "\u200b\u200b"},
+        {"display_name": "ok", "theme": "neon"},
+        {"display_name": "ok", "email": "nope"},
+        {"username": "renamed", "display_name": "\u2060"},
+    ],
+)
+def test_me_patch_refuses_bad_input_and_stores_nothing(auth_api, make_user, data):
+    user = make_user("ann", display_name="Ann")
+    response = auth_api(user).patch("/api/auth/me/", data, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) <= {"display_name", "theme", "email"}
+    user.refresh_from_db()
+    assert (user.username, user.display_name, user.theme) == ("ann", "Ann", "system")
+
+
+def test_password_change_revokes_every_refresh_token_and_answers_a_new_pair(api, make_user):
+    make_user("ann")
+    first, second = login_tokens(api, "ann"), login_tokens(api, "ann")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
+    response = api.post(
+        "/api/auth/password/", {"old_password": PASSWORD, "new_password": "Another-Horse-43!"}, format="json"
+    )
+    assert response.status_code == 200
+    fresh = response.json()
+    api.credentials()
+    for old in (first, second):
+        refused = api.post("/api/auth/token/refresh/", {"refresh": old["refresh"]}, format="json")
+        assert refused.status_code == 401
+    assert (
+        api.post("/api/auth/token/refresh/", {"refresh": fresh["refresh"]}, format="json").status_code == 200
+    )
+    assert set(login_tokens(api, "ann", "Another-Horse-43!")) == {"access", "refresh"}
+
+
+def test_password_change_with_a_wrong_old_password_is_refused(auth_api, make_user):
+    user = make_user("ann")
+    response = auth_api(user).post(
+        "/api/auth/password/", {"old_password": "guess", "new_password": "Another-Horse-43!"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "old_password" in response.json()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

@@ -1,8 +1,12 @@
 import pytest
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.exceptions import RegistrationError
+from accounts.exceptions import RegistrationError, WrongPassword
 from accounts.models import User, WsTicket
+from chatsite.exceptions import DomainError
+from chatsite.realtime.models import Event
 from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -30,16 +34,14 @@ def test_login_lookup_is_case_insensitive():
 
 
 def test_theme_is_remembered_and_unknown_themes_refused(django_capture_on_commit_callbacks):
-    from chatsite.exceptions import DomainError
-
     user = User.objects.create_user(username="painter", password=PASSWORD)
     with django_capture_on_commit_callbacks() as callbacks:
-        services.user_set_theme(user=user, theme="dark")
+        services.user_profile_update(user=user, theme="dark")
     assert callbacks == []  # a preference: nothing to broadcast
     user.refresh_from_db()
     assert user.theme == "dark"
     with pytest.raises(DomainError) as info:
-        services.user_set_theme(user=user, theme="neon")
+        services.user_profile_update(user=user, theme="neon")
     assert info.value.field == "theme"
     user.refresh_from_db()
     assert user.theme == "dark"
@@ -55,3 +57,131 @@ def test_deactivating_users_never_deactivates_the_actor(make_user, django_captur
     assert root.is_active and not spammer.is_active
     assert WsTicket.objects.filter(user=root).exists()
     assert [list(c.args[0]) for c in callbacks] == [[spammer.pk]]  # only the spammer's sockets close
+
+
+# --- profile ----------------------------------------------------------------------------------
+
+
+def test_profile_update_stores_a_trimmed_display_name_and_broadcasts_nothing(
+    make_user, django_capture_on_commit_callbacks
+):
+    user = make_user("ann")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_profile_update(user=user, display_name="  Ann Smith ")
+    assert callbacks == []
+    user.refresh_from_db()
+    assert user.display_name == "Ann Smith"
+    assert user.shown_name == "Ann Smith"
+
+
+def test_an_empty_display_name_falls_back_to_the_username(make_user):
+    user = make_user("ann", display_name="Ann")
+    services.user_profile_update(user=user, display_name="   ")
+    user.refresh_from_db()
+    assert user.display_name == ""
+    assert user.shown_name == "ann"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("x" * 10_000, "at most 64"),
+        ("\u200b\u200c\u2060", "must not be empty"),
+        ("two\nlines", "control characters"),
+        ("bad\ud800", "lone surrogate"),
+        (12, "must be a string"),
+    ],
+)
+def test_bad_display_names_are_refused_and_nothing_is_stored(make_user, value, message):
+    user = make_user("ann", display_name="Ann", email="ann@example.com")
+    with pytest.raises(DomainError) as info:
+        services.user_profile_update(user=user, display_name=value, email="new@example.com")
+    assert info.value.field == "display_name"
+    assert message in info.value.detail
+    assert (user.display_name, user.email) == ("Ann", "ann@example.com")  # not even in memory
+    user.refresh_from_db()
+    assert (user.display_name, user.email) == ("Ann", "ann@example.com")
+
+
+def test_registration_refuses_an_invisible_display_name():
+    with pytest.raises(RegistrationError) as info:
+        services.user_register(username="ghost", password=PASSWORD, display_name="\u200b")
+    assert set(info.value.errors) == {"display_name"}
+    assert not User.objects.exists()
+
+
+def test_profile_update_refuses_a_bad_email(make_user):
+    user = make_user("ann")
+    with pytest.raises(DomainError) as info:
+        services.user_profile_update(user=user, display_name="Ann", email="not-an-address")
+    assert info.value.field == "email"
+    user.refresh_from_db()
+    assert user.display_name == ""
+
+
+# --- passwords --------------------------------------------------------------------------------
+
+
+def _refresh_token(user) -> str:
+    return str(RefreshToken.for_user(user))
+
+
+def test_password_change_revokes_refresh_tokens_and_tickets_and_closes_sockets(
+    make_user, django_capture_on_commit_callbacks
+):
+    user, other = make_user("ann"), make_user("bob")
+    tokens = [_refresh_token(user), _refresh_token(user)]
+    others_token = _refresh_token(other)
+    services.ws_ticket_issue(user=user)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_password_change(user=user, old_password=PASSWORD, new_password="Another-Horse-43!")
+    user.refresh_from_db()
+    assert user.check_password("Another-Horse-43!")
+    for token in tokens:
+        with pytest.raises(TokenError):
+            RefreshToken(token).check_blacklist()
+    RefreshToken(others_token).check_blacklist()  # someone else's stays valid
+    assert not WsTicket.objects.filter(user=user).exists()
+    assert [(c.func.__name__, c.args) for c in callbacks] == [("accounts_sockets_close", ([user.id],))]
+
+
+def test_password_change_with_a_wrong_old_password_changes_nothing(
+    make_user, django_capture_on_commit_callbacks
+):
+    user = make_user("ann")
+    token = _refresh_token(user)
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(WrongPassword) as info:
+        services.user_password_change(user=user, old_password="guess", new_password="Another-Horse-43!")
+    assert info.value.field == "old_password"
+    assert callbacks == []
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    RefreshToken(token).check_blacklist()
+
+
+def test_password_change_refuses_a_weak_new_password(make_user):
+    user = make_user("ann")
+    with pytest.raises(DomainError) as info:
+        services.user_password_change(user=user, old_password=PASSWORD, new_password="12345678")
+    assert info.value.field == "new_password"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+# --- deletion ---------------------------------------------------------------------------------
+
+
+def test_user_delete_keeps_the_event_log_whole_and_revokes_tokens(
+    make_user, django_capture_on_commit_callbacks
+):
+    user = make_user("ann")
+    token = _refresh_token(user)
+    event = Event.objects.create(room_id=1, type="member.joined", subject=user, payload={})
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_delete(user=user)
+    assert not User.objects.filter(username="ann").exists()
+    event.refresh_from_db()  # still there, with no subject
+    assert event.subject_id is None
+    with pytest.raises(TokenError):
+        RefreshToken(token).check_blacklist()
+    assert [c.func.__name__ for c in callbacks] == ["accounts_sockets_close"]

@@ -1,8 +1,13 @@
+import re
+
 import pytest
+from django.core import mail
 from django.test import Client, override_settings
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from conftest import PASSWORD
+from conftest import PASSWORD, elements
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +107,137 @@ def test_theme_toggle_is_remembered(make_user):
     assert 'data-theme="dark"' in client.get("/").content.decode()
     assert client.post("/account/theme/", {"theme": "neon"}, **htmx).status_code == 400
     assert Client().post("/account/theme/", {"theme": "dark"}).status_code == 302
+
+
+def test_register_shows_every_field_error_at_once(browser, make_user):
+    make_user("dup")
+    response = csrf_post(
+        browser,
+        "/register/",
+        {"username": "DUP", "email": "nope", "password1": "short", "password2": "other"},
+    )
+    assert response.status_code == 400
+    for message in (b"taken", b"valid email", b"too short", b"differ"):
+        assert message in response.content
+    assert User.objects.count() == 1
+
+
+def test_register_form_describedby_ids_exist(browser, make_user):
+    make_user("dup")
+    response = csrf_post(browser, "/register/", {"username": "dup", "password1": "short", "password2": "x"})
+    found = elements(response.content.decode())
+    ids = {attrs.get("id") for _, attrs in found}
+    described = [
+        attrs["aria-describedby"] for tag, attrs in found if tag == "input" and attrs.get("aria-describedby")
+    ]
+    assert len(described) >= 3  # username (help + error), password1, password2
+    for value in described:
+        for ref in value.split():
+            assert ref in ids, ref
+
+
+def logged_in(make_user, username: str = "ann", **extra) -> tuple[Client, User]:
+    user = make_user(username, **extra)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client, user
+
+
+def test_profile_page_changes_the_display_name_shown_in_the_chat(make_user):
+    client, user = logged_in(make_user)
+    response = csrf_post(client, "/account/", {"display_name": "Ann Smith", "email": "ann@example.com"})
+    assert response.status_code == 200
+    assert b"Saved." in response.content
+    user.refresh_from_db()
+    assert (user.display_name, user.email) == ("Ann Smith", "ann@example.com")
+    assert b"Ann Smith" in client.get("/").content
+
+
+@pytest.mark.parametrize("value", ["x" * 10_000, "\u200b\u200d"])
+def test_profile_page_refuses_a_bad_display_name(make_user, value):
+    client, user = logged_in(make_user, display_name="Ann")
+    response = csrf_post(client, "/account/", {"display_name": value, "email": ""})
+    assert response.status_code == 400
+    assert b'id="id_display_name_error"' in response.content
+    user.refresh_from_db()
+    assert user.display_name == "Ann"
+
+
+def test_password_change_keeps_this_session_and_ends_the_others(make_user):
+    client, user = logged_in(make_user)
+    other = Client()
+    other.force_login(user)
+    assert other.get("/").status_code == 200
+    response = csrf_post(
+        client,
+        "/account/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "Another-Horse-43!",
+            "new_password2": "Another-Horse-43!",
+        },
+    )
+    assert response.status_code == 200
+    assert b"Password changed" in response.content
+    assert client.get("/").status_code == 200
+    assert other.get("/").status_code == 302  # to the log-in page
+
+
+def test_password_change_page_shows_a_wrong_current_password(make_user):
+    client, user = logged_in(make_user)
+    response = csrf_post(
+        client,
+        "/account/password/",
+        {"old_password": "guess", "new_password1": "Another-Horse-43!", "new_password2": "Another-Horse-43!"},
+    )
+    assert response.status_code == 400
+    assert b'id="id_old_password_error"' in response.content
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+@override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+def test_password_reset_by_email_end_to_end(browser, make_user):
+    user = make_user("ann", email="ann@example.com")
+    token = str(RefreshToken.for_user(user))
+    signed_in = Client()
+    signed_in.force_login(user)
+    response = csrf_post(browser, "/password-reset/", {"email": "ANN@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["ann@example.com"]
+    link = re.search(r"http://testserver(/password-reset/\S+/\S+/)", mail.outbox[0].body).group(1)
+    form_page = browser.get(link, follow=True)  # Django swaps the token into the session, then redirects
+    assert b"new_password1" in form_page.content
+    url = form_page.redirect_chain[-1][0]
+    done = browser.post(
+        url,
+        {
+            "new_password1": "Another-Horse-43!",
+            "new_password2": "Another-Horse-43!",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        },
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Another-Horse-43!")
+    assert signed_in.get("/").status_code == 302  # other sessions end
+    with pytest.raises(TokenError):  # refresh tokens too
+        RefreshToken(token).check_blacklist()
+    assert b"expired" in browser.get(link, follow=True).content  # the link works once
+
+
+@override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+def test_password_reset_answers_an_unknown_email_exactly_like_a_known_one(browser, make_user):
+    make_user("ann", email="ann@example.com")
+    known = csrf_post(browser, "/password-reset/", {"email": "ann@example.com"})
+    unknown = csrf_post(Client(enforce_csrf_checks=True), "/password-reset/", {"email": "who@example.com"})
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert len(mail.outbox) == 1
+    page = Client().get(unknown["Location"])
+    assert b"If an account has that email address" in page.content
+
+
+def test_account_pages_need_a_login(browser):
+    for url in ("/account/", "/account/password/", "/account/delete/"):
+        assert browser.get(url)["Location"].startswith("/login/")

@@ -74,11 +74,12 @@ def ephemeral_message(
     users: Iterable[int] = (),
     exclude_user: int | None = None,
 ) -> dict[str, Any]:
-    """The hub message of an ephemeral event, encoded once: to a room's sockets (``room_id``) or
-    to named users' (``users``), leaving out ``exclude_user``'s own sockets (e.g. the typist)."""
+    """The hub message of an ephemeral event, encoded once: to a room's sockets (``room_id``;
+    for an OPEN_ROOM kind, those that have it open) or to named users' (``users``), leaving out
+    ``exclude_user``'s own sockets (e.g. the typist)."""
     if kind.stored:
         raise ValueError(f"{kind.name} is stored: record it in its service (events.event_record)")
-    if (kind.audience is Audience.ROOM) != (room_id is not None):
+    if (kind.audience is not Audience.USERS) != (room_id is not None):
         raise ValueError(
             f"{kind.name} is heard by {kind.audience}: pass {'room_id' if room_id is None else 'users'}"
         )

@@ -27,6 +27,7 @@ import logging
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -42,6 +43,7 @@ from chatsite.realtime.broadcasts import (
     hub_message,
 )
 from chatsite.realtime.kinds import Audience, Subscription
+from chatsite.realtime.presence import ProcessPresence
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ GAP_CHECK_SECONDS = float(settings.HUB_GAP_CHECK_SECONDS)
 class LocalSocket(Protocol):
     user_id: int
     rooms: set[int]
+    open_room: int | None  # the room the client shows (``room.open``), one of ``rooms``
     wants_html: bool
 
     async def deliver(self, seq: int | None, text: str) -> None: ...
@@ -73,6 +76,7 @@ class Hub:
     def __init__(self) -> None:
         self.by_room: dict[int, set[LocalSocket]] = defaultdict(set)
         self.by_user: dict[int, set[LocalSocket]] = defaultdict(set)
+        self.by_open_room: dict[int, set[LocalSocket]] = defaultdict(set)
         self.channel_name: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
@@ -83,6 +87,11 @@ class Hub:
         self._order = asyncio.Lock()  # one dispatcher at a time: the reader or the gap check
         self._last_heard = 0.0
         self._watch_task: asyncio.Task[None] | None = None
+        self.presence = ProcessPresence()
+        # One writer thread, so a user's "online" and "gone" reach the store in the order they
+        # happened; the event loop never waits for the store.
+        self._presence_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-presence")
+        self._heartbeat_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -117,6 +126,8 @@ class Hub:
         self._last_heard = loop.time()
         if self._watch_task is None or self._watch_task.done():
             self._watch_task = asyncio.create_task(self._watch(), name="parley-hub-gap-check")
+        if self._heartbeat_task is None or self._heartbeat_task.done():
+            self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="parley-hub-presence")
         self._started.set()
         refresh = loop.time() + GROUP_REFRESH_SECONDS
         while True:
@@ -201,6 +212,25 @@ class Hub:
             except Exception:
                 logger.exception("hub gap check failed")
 
+    async def _heartbeat(self) -> None:
+        """Keep this process's users online in the shared store (chatsite.realtime.presence)."""
+        while True:
+            try:
+                await self._write_presence(self.presence.beat, list(self.by_user))
+            except Exception:
+                logger.exception("presence heartbeat failed")
+            await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+
+    def _write_presence(self, write: Any, *args: Any) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().run_in_executor(self._presence_writer, write, *args)
+
+    def _presence_changed(self, write: Any, arg: Any) -> None:
+        try:
+            future = self._write_presence(write, arg)
+        except RuntimeError:  # no running loop (a registry used outside a server): nothing to tell
+            return
+        future.add_done_callback(_log_failure)
+
     async def close_accounts(self, user_ids: Iterable[int]) -> None:
         """Close every local socket of these users (deactivated accounts)."""
         for user_id in user_ids:
@@ -218,30 +248,39 @@ class Hub:
     # -- registry -------------------------------------------------------------------------------
 
     def register(self, socket: LocalSocket) -> None:
-        """Make the socket reachable by membership events for its user (before it has rooms)."""
+        """Make the socket reachable by membership events for its user (before it has rooms).
+        A user's first socket in this process makes them online at once."""
+        first = socket.user_id not in self.by_user
         self.by_user[socket.user_id].add(socket)
+        if first:
+            self._presence_changed(self.presence.beat, (socket.user_id,))
 
     def attach(self, socket: LocalSocket, room_ids: Iterable[int]) -> None:
         for room_id in room_ids:
             socket.rooms.add(room_id)
             self.by_room[room_id].add(socket)
 
+    def show(self, socket: LocalSocket, room_id: int | None) -> None:
+        """Record which of its rooms the socket's client shows (None: none), for OPEN_ROOM kinds."""
+        if socket.open_room is not None:
+            _discard(self.by_open_room, socket.open_room, socket)
+        socket.open_room = room_id if room_id in socket.rooms else None
+        if socket.open_room is not None:
+            self.by_open_room[socket.open_room].add(socket)
+
     def detach(self, socket: LocalSocket, room_id: int) -> None:
+        if socket.open_room == room_id:
+            self.show(socket, None)
         socket.rooms.discard(room_id)
-        members = self.by_room.get(room_id)
-        if members is not None:
-            members.discard(socket)
-            if not members:
-                del self.by_room[room_id]
+        _discard(self.by_room, room_id, socket)
 
     def unregister(self, socket: LocalSocket) -> None:
         for room_id in list(socket.rooms):
             self.detach(socket, room_id)
-        sockets = self.by_user.get(socket.user_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self.by_user[socket.user_id]
+        had = socket.user_id in self.by_user
+        _discard(self.by_user, socket.user_id, socket)
+        if had and socket.user_id not in self.by_user:  # their last socket here: gone from here
+            self._presence_changed(self.presence.gone, socket.user_id)
 
     def local_sockets(self, room_id: int) -> int:
         return len(self.by_room.get(room_id, ()))
@@ -269,6 +308,8 @@ class Hub:
 
         if kind.audience is Audience.ROOM:
             sockets: tuple[LocalSocket, ...] = tuple(self.by_room.get(room_id, ()))
+        elif kind.audience is Audience.OPEN_ROOM:
+            sockets = tuple(self.by_open_room.get(room_id, ()))
         else:
             sockets = tuple(
                 socket for user in message.get("users", ()) for socket in self.by_user.get(user, ())
@@ -285,6 +326,19 @@ class Hub:
             for socket in subject_sockets:
                 self.detach(socket, room_id)
                 socket.membership_changed(kind.name, room_id, seq or 0)
+
+
+def _log_failure(future: Any) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.error("presence write failed", exc_info=future.exception())
+
+
+def _discard(registry: dict[int, set[LocalSocket]], key: int, socket: LocalSocket) -> None:
+    sockets = registry.get(key)
+    if sockets is not None:
+        sockets.discard(socket)
+        if not sockets:
+            del registry[key]
 
 
 def _missed_messages(*, after: int, before: int | None) -> list[dict[str, Any]] | None:

@@ -23,6 +23,9 @@ from typing import Any
 class Audience(StrEnum):
     ROOM = "room"  # every socket of every member of the event's room
     USERS = "users"  # every socket of the users named in the event
+    # The sockets that have the event's room open (``room.open``): what is only worth showing
+    # to someone looking at the room, so a big room's fan-out is bounded by who is looking.
+    OPEN_ROOM = "open_room"
 
 
 class Subscription(StrEnum):
@@ -107,5 +110,11 @@ MESSAGE_DELETED = declare(
 MEMBER_JOINED = declare("member.joined", stored=True, subscription=Subscription.JOIN, client="membership")
 MEMBER_LEFT = declare("member.left", stored=True, subscription=Subscription.LEAVE, client="membership")
 MEMBER_REMOVED = declare("member.removed", stored=True, subscription=Subscription.LEAVE, client="membership")
-# Ephemeral: "alice is typing" in a room, to its members' sockets but the typist's.
-TYPING = declare("typing", stored=False, client="typing")
+# The room's settings (name, topic, description) changed: members' pages update in place.
+ROOM_UPDATED = declare("room.updated", stored=True, client="room-update")
+# Ephemeral: "alice is typing" in a room, to the sockets that have it open but the typist's.
+TYPING = declare("typing", stored=False, audience=Audience.OPEN_ROOM, client="typing")
+# Ephemeral, to the reader's own sockets: how far they have read a room and what is left unread,
+# so every tab and device updates its badges at once. The pointer itself is stored on the
+# membership (one UPDATE); this event only announces it, so it needs no seq.
+READ_UPDATED = declare("read.updated", stored=False, audience=Audience.USERS, client="read")

@@ -227,3 +227,47 @@ def test_bad_reactions_are_refused(thread_room, emoji):
     response = ann.post(f"/api/messages/{mid}/reactions/", {"emoji": emoji}, format="json")
     assert response.status_code == 400
     assert not Message.objects.get(pk=mid).reactions
+
+
+def test_unread_counts_for_all_my_rooms_in_one_call_and_mark_read(auth_api, room_of_two, make_room):
+    room, ann, ben = room_of_two
+    quiet = make_room(ben, name="quiet")
+    sent = [
+        auth_api(ann)
+        .post(f"/api/rooms/{room.id}/messages/", {"body": b, "client_id": b}, format="json")
+        .json()
+        for b in ("one", f"@{ben.username} two", "three")
+    ]
+    client = auth_api(ben)
+    unread = client.get("/api/unread/")
+    assert unread.status_code == 200
+    assert sorted(unread.json(), key=lambda s: s["room"]) == [
+        {"room": room.id, "last_read": 0, "unread": 3, "unread_capped": False, "mentions": 1},
+        {"room": quiet.id, "last_read": 0, "unread": 0, "unread_capped": False, "mentions": 0},
+    ]
+    marked = client.post(f"/api/rooms/{room.id}/read/", {"message": sent[1]["id"]}, format="json")
+    assert marked.status_code == 200
+    assert marked.json() == {
+        "room": room.id,
+        "last_read": sent[1]["id"],
+        "unread": 1,
+        "unread_capped": False,
+        "mentions": 0,
+    }
+    back = client.post(f"/api/rooms/{room.id}/read/", {"message": sent[0]["id"]}, format="json")
+    assert back.status_code == 200 and back.json()["last_read"] == sent[1]["id"]  # never backwards
+
+
+def test_mark_read_refuses_bad_pointers_and_other_rooms(auth_api, room_of_two, make_user):
+    room, ann, ben = room_of_two
+    last = auth_api(ann).post(
+        f"/api/rooms/{room.id}/messages/", {"body": "x", "client_id": "x"}, format="json"
+    )
+    client = auth_api(ben)
+    for bad in (last.json()["id"] + 1, "1x", 0, None, True):
+        answer = client.post(f"/api/rooms/{room.id}/read/", {"message": bad}, format="json")
+        assert answer.status_code == 400 and "message" in answer.json(), bad
+    stranger = auth_api(make_user())
+    assert stranger.post(f"/api/rooms/{room.id}/read/", {"message": 1}, format="json").status_code == 404
+    assert stranger.get("/api/unread/").json() == []
+    assert client.get("/api/unread/").json()[0]["last_read"] == 0

@@ -476,8 +476,8 @@ async def test_generated_frames_never_escape_as_exceptions(make_user, make_room)
     outcomes: dict[str, int] = {}
     for n, raw in enumerate(drawn):
         answers = await _exchange(communicator, raw, ref=f"probe-{n}")
-        if not answers:  # fire-and-forget frames (typing) answer only when refused
-            assert json.loads(raw)["type"] in {"typing.start", "typing.stop"}, raw
+        if not answers:  # fire-and-forget frames (typing, room.open, read) answer only when refused
+            assert json.loads(raw)["type"] in {"typing.start", "typing.stop", "room.open", "read"}, raw
             outcomes["typing"] = outcomes.get("typing", 0) + 1
             continue
         (answer,) = answers
@@ -714,10 +714,18 @@ async def test_retry_by_a_removed_member_is_not_found(pair, monkeypatch, removal
 # --- typing: the first user of the ephemeral lane ------------------------------------------
 
 
+async def show(communicator: WebsocketCommunicator, room_id: int | None) -> None:
+    """Tell the server which room this client shows, and wait until it has handled that."""
+    await communicator.send_json_to({"type": "room.open", "room": room_id})
+    await assert_still_open(communicator)
+
+
 async def test_typing_reaches_the_other_members_not_the_typist_and_stores_nothing(pair, make_user):
     ann, _, room, ws_ann, ws_ben = pair
     ws_ann_tab = await connect(ann)
     await hello(ws_ann_tab)
+    for ws in (ws_ben, ws_ann_tab):
+        await show(ws, room.id)
     events_before = await db(Event.objects.count)()
     await ws_ann.send_json_to({"type": "typing.start", "room": room.id})
     typing = await ws_ben.receive_json_from(timeout=5)
@@ -850,3 +858,106 @@ async def test_a_page_offline_during_edits_reactions_and_a_delete_catches_up_to_
     assert "secret" not in json.dumps(replay)
     assert [f["seq"] for f in replay] == sorted({f["seq"] for f in replay})  # once each, in order
     await ws.disconnect()
+
+
+# --- read pointers -------------------------------------------------------------------------------
+
+
+async def test_read_moves_the_pointer_and_every_socket_of_the_reader_hears_it(pair):
+    ann, ben, room, ws_ann, ws_ben = pair
+    ws_ben_tab = await connect(ben)
+    await hello(ws_ben_tab)
+    first = await db(services.message_send)(sender=ann, room_id=room.id, body="@ben hi", client_id="r1")
+    await db(services.message_send)(sender=ann, room_id=room.id, body="two", client_id="r2")
+    for ws in (ws_ann, ws_ben, ws_ben_tab):
+        await frames(ws, 2)  # the two message.new
+    events_before = await db(Event.objects.count)()
+    await ws_ben.send_json_to({"type": "read", "room": room.id, "message": first.message.id})
+    expected = {
+        "type": "read.updated",
+        "seq": None,
+        "room": room.id,
+        "last_read": first.message.id,
+        "unread": 1,
+        "unread_capped": False,
+        "mentions": 0,
+    }
+    assert await ws_ben.receive_json_from(timeout=5) == expected
+    assert await ws_ben_tab.receive_json_from(timeout=5) == expected
+    assert await ws_ann.receive_nothing(timeout=0.2)
+    # In the past (or the same): nothing moves, nobody hears anything, no answer.
+    await ws_ben.send_json_to({"type": "read", "room": room.id, "message": first.message.id})
+    assert await ws_ben_tab.receive_nothing(timeout=0.3)
+    await assert_still_open(ws_ben)
+    assert await db(Event.objects.count)() == events_before  # ephemeral: no event row
+
+
+async def test_bad_read_frames_get_clear_errors_and_store_nothing(pair, make_user, make_room):
+    ann, ben, room, _, ws_ben = pair
+    sent = await db(services.message_send)(sender=ann, room_id=room.id, body="one", client_id="r1")
+    await frames(ws_ben, 1)
+    eve = await db(make_user)("eve")
+    private = await db(make_room)(eve, name="Secret", kind="private")
+    cases = [
+        ({"room": private.id, "message": 1}, "not_found"),
+        ({"room": 999_999, "message": 1}, "not_found"),
+        ({"room": "1", "message": 1}, "invalid_room"),
+        ({"message": 1}, "invalid_room"),
+        ({"room": room.id, "message": sent.message.id + 1}, "invalid_read"),
+        ({"room": room.id, "message": "x"}, "invalid_read"),
+        ({"room": room.id}, "invalid_read"),
+        ({"room": room.id, "message": -5}, "invalid_read"),
+    ]
+    for fields, code in cases:
+        await ws_ben.send_json_to({"type": "read", **fields})
+        answer = await ws_ben.receive_json_from(timeout=5)
+        assert (answer["type"], answer["code"]) == ("error", code), fields
+    await assert_still_open(ws_ben)
+    membership = await db(lambda: ben.memberships.get(room=room))()
+    assert membership.last_read_message_id == 0
+
+
+async def test_typing_goes_only_to_sockets_that_show_the_room(pair, make_room):
+    ann, ben, room, ws_ann, ws_ben = pair
+    other = await db(make_room)(ann, name="Other", members=(ben,))
+    ws_ben_elsewhere = await connect(ben)  # ben's second tab shows another room
+    await hello(ws_ben_elsewhere)
+    await frames(ws_ben, 1)  # member.joined of Other
+    await show(ws_ben_elsewhere, other.id)
+    await ws_ann.send_json_to({"type": "typing.start", "room": room.id})
+    assert await ws_ben.receive_nothing(timeout=0.3)  # a member, but not looking: nothing
+    assert await ws_ben_elsewhere.receive_nothing(timeout=0.1)
+    await show(ws_ben, room.id)
+    await ws_ann.send_json_to({"type": "typing.stop", "room": room.id})
+    assert (await ws_ben.receive_json_from(timeout=5))["typing"] is False
+    await show(ws_ben, None)  # shows no room any more
+    await ws_ann.send_json_to({"type": "typing.start", "room": room.id})
+    assert await ws_ben.receive_nothing(timeout=0.3)
+    await ws_ben_elsewhere.disconnect()
+
+
+async def test_a_flood_of_typing_frames_is_one_event_and_the_socket_stays_open(pair):
+    _, _, room, ws_ann, ws_ben = pair
+    await show(ws_ben, room.id)
+    for _ in range(200):
+        await ws_ann.send_json_to({"type": "typing.start", "room": room.id})
+    await assert_still_open(ws_ann)
+    assert (await ws_ben.receive_json_from(timeout=5))["typing"] is True
+    assert await ws_ben.receive_nothing(timeout=0.5)
+
+
+async def test_room_open_for_a_room_you_are_not_in_is_not_found(pair, make_user, make_room):
+    _, _, _, ws_ann, _ = pair
+    eve = await db(make_user)("eve")
+    private = await db(make_room)(eve, name="Secret", kind="private")
+    for room_id, code in (
+        (private.id, "not_found"),
+        (999_999, "not_found"),
+        ("1", "invalid_room"),
+        (1.5, "invalid_room"),
+    ):
+        await ws_ann.send_json_to({"type": "room.open", "room": room_id})
+        assert (await ws_ann.receive_json_from(timeout=5))["code"] == code, room_id
+    await ws_ann.send_json_to({"type": "room.open"})  # "room" is required (null: shows none)
+    assert (await ws_ann.receive_json_from(timeout=5))["code"] == "invalid_room"
+    await assert_still_open(ws_ann)

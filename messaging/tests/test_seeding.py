@@ -115,11 +115,15 @@ def test_bulk_message_rows_equal_what_message_send_writes():
     assert via_bulk.created_at > via_service.created_at
     room.refresh_from_db()
     assert room.last_activity_at == via_bulk.created_at
+    assert room.last_message_id == via_bulk.id  # where a new member's read pointer starts
 
 
 def test_bulk_memberships_equal_what_room_join_writes():
     users = seeding.seed_users(count=3, rng=random.Random(1))
     room = room_services.room_create(creator=users[0], name="joins")
+    newest = services.message_send(
+        sender=users[0], room_id=room.id, body="before them", client_id="j"
+    ).message
     joined = room_services.room_join(user=users[1], room_id=room.id)
     (bulk,) = seeding.memberships_bulk_insert(room=room, users=[users[2]])
     for membership in (joined, Membership.objects.select_related("room", "user").get(pk=bulk.pk)):
@@ -127,6 +131,7 @@ def test_bulk_memberships_equal_what_room_join_writes():
         assert event.room_id == room.id
         assert event.payload == member_payload(membership)
         assert membership.role == Membership.Role.MEMBER
+        assert membership.last_read_message_id == newest.id  # what came before is not unread
 
 
 def test_demo_is_lively_and_idempotent():
@@ -134,6 +139,7 @@ def test_demo_is_lively_and_idempotent():
     call_command("seed_chat", "--demo", stdout=out)
     names = set(Room.objects.values_list("name", flat=True))
     assert {"general", "random", "design-private"} <= names
+    assert list(Room.objects.filter(is_default=True).values_list("name", flat=True)) == ["general"]
     assert Room.objects.filter(kind=Room.Kind.PRIVATE).exists()
     assert Room.objects.filter(kind=Room.Kind.DIRECT).exists()
     for room in Room.objects.all():

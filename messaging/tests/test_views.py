@@ -8,6 +8,7 @@ from django.test import Client
 from accounts.models import User
 from chatsite.realtime.selectors import latest_seq
 from conftest import elements
+from messaging import reads as services_reads
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
@@ -63,7 +64,6 @@ def test_anonymous_visitors_are_sent_to_log_in(method, url):
 @pytest.mark.parametrize(
     ("method", "url", "data"),
     [
-        ("get", "/r/{}/", {}),
         ("get", "/r/{}/history/", {"before": "100"}),
         ("post", "/r/{}/send/", {"body": "x"}),
     ],
@@ -261,3 +261,77 @@ def test_a_message_in_a_room_you_are_not_in_is_a_404_like_a_missing_one(
     assert foreign.status_code == missing.status_code == 404
     assert foreign.content == missing.content
     assert Message.objects.get(pk=mid).body == "private"
+
+
+def test_room_page_marks_the_first_unread_with_a_divider_and_a_jump(logged_in, owner, room, make_user):
+    reader = make_user()
+    services.room_join(user=reader, room_id=room.id)
+    read = fill(room, owner, 3)
+    services_reads.read_mark(user=reader, room_id=room.id, message_id=read[-1])
+    message_send(sender=reader, room_id=room.id, body="my own is never unread")
+    unread = fill(room, owner, 2)
+    html = logged_in(reader).get(f"/r/{room.id}/").content.decode()
+    shown = re.findall(r'id="(unread-divider|msg-\d+)"', html)
+    assert shown.index("unread-divider") == shown.index(f"msg-{unread[0]}") - 1
+    assert f'href="?around={unread[0]}#msg-{unread[0]}" data-jump-unread="{unread[0]}"' in html
+    # Nothing unread: no divider, no jump.
+    services_reads.read_mark(user=reader, room_id=room.id, message_id=unread[-1])
+    html = logged_in(reader).get(f"/r/{room.id}/").content.decode()
+    assert "unread-divider" not in html and "jump-unread" not in html
+
+
+def test_sidebar_items_carry_unread_and_mention_badges_for_the_page(logged_in, owner, room):
+    html = logged_in(owner).get("/").content.decode()
+    item = html[html.index(f'id="sidebar-room-{room.id}"') :]
+    assert "data-unread hidden" in item and "data-mentions hidden" in item
+    assert "unread</span>" in item and "you were mentioned" in item  # read out by screen readers
+
+
+def test_a_public_room_shows_non_members_a_read_only_preview_with_a_join_button(
+    logged_in, make_user, owner, room
+):
+    message_send(sender=owner, room_id=room.id, body="**hello** outsiders", client_id="p1")
+    outsider = logged_in(make_user("mallory"))
+    page = outsider.get(f"/r/{room.id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<strong>hello</strong> outsiders" in html
+    assert f'action="/rooms/{room.id}/join/"' in html
+    assert "Message actions" not in html and 'id="composer' not in html  # read-only
+    assert "data-room-id" not in html  # the page's socket is not told this is its room
+    assert "1 member" in html
+    outsider.post(f"/rooms/{room.id}/join/")
+    joined = outsider.get(f"/r/{room.id}/").content.decode()
+    assert 'id="composer' in joined
+
+
+def test_the_preview_shows_only_recent_history(logged_in, make_user, owner, room):
+    ids = fill(room, owner, 35)
+    html = logged_in(make_user("mallory")).get(f"/r/{room.id}/").content.decode()
+    assert f'id="msg-{ids[-1]}"' in html and f'id="msg-{ids[-30]}"' in html
+    assert f'id="msg-{ids[-31]}"' not in html
+    assert "history-more" not in html
+
+
+def test_private_rooms_and_dms_stay_an_identical_404_for_non_members(logged_in, make_user, owner):
+    private = services.room_create(creator=owner, name="Secret", kind="private")
+    make_user("bob")
+    dm, _ = services.dm_open(user=owner, usernames=["bob"])
+    message_send(sender=owner, room_id=private.id, body="secret plans", client_id="s1")
+    outsider = logged_in(make_user("mallory"))
+    missing = outsider.get(f"/r/{MISSING}/")
+    for room_id in (private.id, dm.id):
+        response = outsider.get(f"/r/{room_id}/")
+        assert (response.status_code, response.content) == (404, missing.content)
+
+
+def test_an_empty_room_opens_with_an_intro(logged_in, owner, room):
+    html = logged_in(owner).get(f"/r/{room.id}/").content.decode()
+    assert 'id="room-intro"' in html
+    assert "This is the start of" in html and "all hands" in html and "say hello" in html
+
+
+def test_the_intro_waits_until_the_oldest_message_is_on_the_page(logged_in, owner, room):
+    fill(room, owner, 60)
+    html = logged_in(owner).get(f"/r/{room.id}/").content.decode()
+    assert 'id="room-intro"' not in html  # older history is still to load

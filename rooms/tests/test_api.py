@@ -1,5 +1,8 @@
 import pytest
 
+from accounts.models import User
+from chatsite.realtime.presence import ProcessPresence
+from conftest import PASSWORD
 from rooms.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +106,82 @@ def test_ids_that_are_not_numbers_or_too_big_answer_the_json_404(auth_api, make_
             b'{"detail":"Not found.","code":"not_found"}',
         )
         assert response["Content-Type"] == "application/json"
+
+
+def test_presence_of_users_who_share_a_room_only(auth_api, room_of_two, make_user):
+    _, ann, ben = room_of_two
+    eve = make_user()  # shares nothing with ann
+    elsewhere = ProcessPresence()
+    elsewhere.beat([ben.id, eve.id])  # both have a socket open somewhere
+    answer = auth_api(ann).get(f"/api/presence/?users={ben.id},{eve.id},{ann.id},999999")
+    assert answer.status_code == 200
+    by_user = {entry["user"]: entry for entry in answer.json()}
+    assert set(by_user) == {ann.id, ben.id}  # eve and the unknown id are left out alike
+    assert by_user[ben.id]["state"] == "online" and by_user[ben.id]["last_seen"]
+    assert by_user[ann.id] == {"user": ann.id, "state": "offline", "last_seen": None}
+    elsewhere.gone(ben.id)
+    assert auth_api(ann).get(f"/api/presence/?users={ben.id}").json()[0]["state"] == "offline"
+
+
+@pytest.mark.parametrize("users", ["", "1,x", "1,,2", "-1", ",".join(str(i) for i in range(1, 102))])
+def test_presence_refuses_bad_user_lists(auth_api, users):
+    answer = auth_api().get(f"/api/presence/?users={users}")
+    assert answer.status_code == 400 and "users" in answer.json()
+
+
+def test_account_delete_needs_the_password(auth_api, make_user, make_room):
+    user = make_user("ann")
+    room = make_room(members=(user,))
+    client = auth_api(user)
+    refused = client.post("/api/auth/me/delete/", {"password": "guess"}, format="json")
+    assert refused.status_code == 400
+    assert "password" in refused.json()
+    assert Membership.objects.filter(room=room, user=user).exists()
+    assert client.post("/api/auth/me/delete/", {"password": PASSWORD}, format="json").status_code == 204
+    assert not Membership.objects.filter(room=room, user_id=user.id).exists()
+    assert not User.objects.filter(pk=user.id).exists()
+
+
+def test_api_registration_joins_the_default_rooms(api, make_room):
+    room = make_room(name="Lobby")
+    Room.objects.filter(pk=room.pk).update(is_default=True)
+    response = api.post("/api/auth/register/", {"username": "newbie", "password": PASSWORD}, format="json")
+    assert response.status_code == 201
+    assert Membership.objects.filter(room=room, user__username="newbie").exists()
+
+
+def test_admin_action_makes_public_rooms_default(make_user, make_room):
+    from django.test import Client
+
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    public, private = make_room(name="Lobby"), make_room(name="Secret", kind="private")
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/admin/rooms/room/",
+        {"action": "make_default", "_selected_action": [public.pk, private.pk]},
+        follow=True,
+    )
+    assert b"1 room(s) are now default rooms." in response.content
+    assert list(Room.objects.filter(is_default=True)) == [public]
+
+
+def test_my_rooms_report_their_real_member_counts(auth_api, make_user, make_room):
+    me, bob, cy = make_user(), make_user(), make_user()
+    three = make_room(me, name="Three", members=(bob, cy))
+    two = make_room(me, name="Two", members=(bob,))
+    rows = auth_api(me).get("/api/rooms/").json()["results"]
+    assert {row["id"]: row["member_count"] for row in rows} == {three.id: 3, two.id: 2}
+
+
+def test_patch_room_settings(auth_api, make_user, make_room):
+    owner, member = make_user(), make_user()
+    room = make_room(owner, name="Team", members=(member,))
+    response = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"topic": "Ship it"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["topic"] == "Ship it" and response.json()["member_count"] == 2
+    refused = auth_api(member).patch(f"/api/rooms/{room.id}/", {"name": "Mine"}, format="json")
+    assert refused.status_code == 403
+    bad = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"name": "\u200b"}, format="json")
+    assert bad.status_code == 400 and "name" in bad.json()
+    assert Room.objects.get(pk=room.pk).name == "Team"

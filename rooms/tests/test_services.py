@@ -1,9 +1,11 @@
 import pytest
 
+from accounts.exceptions import RegistrationError, WrongPassword
+from accounts.models import User
 from chatsite.exceptions import NotFound, PermissionDenied
 from chatsite.realtime.models import Event
-from conftest import scheduled_broadcasts
-from rooms import services
+from conftest import PASSWORD, scheduled_broadcasts
+from rooms import selectors, services
 from rooms.exceptions import InvalidRoom, UnknownUser
 from rooms.models import Membership, Room
 
@@ -144,3 +146,132 @@ def test_dm_validation(make_user):
     with pytest.raises(InvalidRoom):
         services.dm_open(user=ann, usernames=others)
     assert not Room.objects.exists()
+
+
+def test_account_delete_leaves_each_room_and_hands_ownership_on(
+    make_user, django_capture_on_commit_callbacks
+):
+    olga, bob = make_user("olga"), make_user("bob")
+    room = services.room_create(creator=olga, name="Team")
+    services.room_join(user=bob, room_id=room.id)
+    dm, _ = services.dm_open(user=olga, usernames=["bob"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.account_delete(user=olga, password=PASSWORD)
+    assert not User.objects.filter(username="olga").exists()
+    assert Membership.objects.get(room=room).user == bob
+    assert Membership.objects.get(room=room).role == "owner"
+    assert list(Membership.objects.filter(room=dm).values_list("user__username", flat=True)) == ["bob"]
+    left = Event.objects.get(room_id=room.id, type="member.left")
+    assert left.payload["user"]["username"] == "olga"
+    assert left.subject_id is None  # the log keeps it; the account is gone
+    names = [name for name, _type, _subject in scheduled_broadcasts(callbacks)]
+    assert names == ["event_published", "accounts_sockets_close"]
+
+
+def test_account_delete_with_a_wrong_password_changes_nothing(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(WrongPassword):
+        services.account_delete(user=olga, password="guess")
+    assert callbacks == []
+    assert Membership.objects.filter(room=room, user=olga, role="owner").exists()
+
+
+def test_a_dm_is_labelled_by_the_other_participants_shown_names(make_user):
+    olga, bob = make_user("olga"), make_user("bob", display_name="Bob Builder")
+    make_user("cy")
+    pair, _ = services.dm_open(user=olga, usernames=["bob"])
+    group, _ = services.dm_open(user=olga, usernames=["bob", "cy"])
+    team = services.room_create(creator=olga, name="Team")
+    labels = selectors.room_labels(rooms=[pair, group, team], user=olga)
+    assert labels == {pair.id: "Bob Builder", group.id: "Bob Builder, cy", team.id: "Team"}
+    assert selectors.room_label(room=group, user=bob) == "cy, olga"  # by username
+    services.account_delete(user=bob, password=PASSWORD)
+    assert selectors.room_label(room=pair, user=olga) == "deleted user"
+
+
+def test_a_new_account_joins_the_default_rooms(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    lobby = services.room_create(creator=olga, name="Lobby")
+    services.room_create(creator=olga, name="Quiet")
+    secret = services.room_create(creator=olga, name="Secret", kind="private")
+    assert services.rooms_set_default(room_ids=[lobby.id, secret.id], is_default=True) == 1  # public only
+    Room.objects.filter(pk=secret.pk).update(is_default=True)  # even if one were flagged by hand
+    with django_capture_on_commit_callbacks() as callbacks:
+        user = services.account_register(username="newbie", password=PASSWORD, display_name="New Bie")
+    assert list(Membership.objects.filter(user=user).values_list("room__name", flat=True)) == ["Lobby"]
+    assert scheduled_broadcasts(callbacks) == [("event_published", "member.joined", user.id)]
+    assert user.display_name == "New Bie"
+
+
+def test_registration_refused_joins_nothing(make_user):
+    lobby = services.room_create(creator=make_user("olga"), name="Lobby")
+    services.rooms_set_default(room_ids=[lobby.id], is_default=True)
+    with pytest.raises(RegistrationError):
+        services.account_register(username="olga", password=PASSWORD)
+    assert Membership.objects.filter(room=lobby).count() == 1
+
+
+def test_rooms_stop_being_default(make_user):
+    lobby = services.room_create(creator=make_user("olga"), name="Lobby")
+    services.rooms_set_default(room_ids=[lobby.id], is_default=True)
+    assert services.rooms_set_default(room_ids=[lobby.id], is_default=False) == 1
+    assert not Room.objects.get(pk=lobby.pk).is_default
+
+
+def test_room_update_changes_settings_and_records_room_updated(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team", description="old")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.room_update(
+            actor=olga, room_id=room.id, name=" Core team ", topic="Release Friday", description=""
+        )
+    room.refresh_from_db()
+    assert (room.name, room.topic, room.description) == ("Core team", "Release Friday", "")
+    assert scheduled_broadcasts(callbacks) == [("event_published", "room.updated", None)]
+    event = Event.objects.get(type="room.updated")
+    assert event.payload["room"]["name"] == "Core team" and event.payload["room"]["topic"] == "Release Friday"
+    assert event.payload["by"]["username"] == "olga"
+
+
+def test_room_update_without_a_change_records_nothing(make_user, django_capture_on_commit_callbacks):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.room_update(actor=olga, room_id=room.id, name="Team")
+    assert callbacks == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", ""),
+        ("name", "\u200b\u200b"),
+        ("name", "x" * 81),
+        ("topic", "x" * 251),
+        ("description", "a\nb"),
+    ],
+)
+def test_room_update_refuses_bad_values_and_stores_nothing(make_user, field, value):
+    olga = make_user("olga")
+    room = services.room_create(creator=olga, name="Team")
+    with pytest.raises(InvalidRoom) as info:
+        services.room_update(actor=olga, room_id=room.id, **{"topic": "fine", field: value})
+    assert info.value.field == field
+    room.refresh_from_db()
+    assert (room.name, room.topic) == ("Team", "")
+    assert not Event.objects.filter(type="room.updated").exists()
+
+
+def test_only_owners_and_admins_change_settings_and_outsiders_get_not_found(make_user):
+    olga, bob, eve = make_user("olga"), make_user("bob"), make_user("eve")
+    room = services.room_create(creator=olga, name="Team")
+    services.room_join(user=bob, room_id=room.id)
+    with pytest.raises(PermissionDenied):
+        services.room_update(actor=bob, room_id=room.id, name="Mine")
+    with pytest.raises(NotFound):
+        services.room_update(actor=eve, room_id=room.id, name="Mine")
+    dm, _ = services.dm_open(user=olga, usernames=["bob"])
+    with pytest.raises(PermissionDenied):
+        services.room_update(actor=olga, room_id=dm.id, name="Us")
+    assert Room.objects.get(pk=room.pk).name == "Team"

@@ -1,10 +1,14 @@
 """htmx/template views of rooms: members get pages and fragments, non-members a 404 identical
 to a missing room's, anonymous visitors the log-in page."""
 
+import re
+
 import pytest
 from django.test import Client
 
 from accounts.models import User
+from chatsite.realtime.presence import ProcessPresence
+from conftest import PASSWORD
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
@@ -125,13 +129,17 @@ def test_join_public_room_but_not_a_private_one(owner, make_user, room):
     assert client.post(f"/rooms/{MISSING}/join/").status_code == 404
 
 
-def test_leave_room_redirects_home_and_dms_cannot_be_left(owner, make_user, room):
+def test_leaving_goes_to_the_public_rooms_preview_or_home_and_dms_cannot_be_left(owner, make_user, room):
     bob = make_user("bob")
     services.room_join(user=bob, room_id=room.id)
     client = client_for(bob)
     response = client.post(f"/rooms/{room.id}/leave/", **HTMX)
-    assert response.status_code == 200 and response["HX-Redirect"] == "/"
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/r/{room.id}/"
     assert not Membership.objects.filter(user=bob, room=room).exists()
+    assert b"Join General" in client.get(f"/r/{room.id}/").content
+    private = services.room_create(creator=owner, name="Secret", kind="private")
+    services.member_add(actor=owner, room_id=private.id, username="bob")
+    assert client.post(f"/rooms/{private.id}/leave/", **HTMX)["HX-Redirect"] == "/"
     dm, _ = services.dm_open(user=bob, usernames=["olga"])
     assert client.post(f"/rooms/{dm.id}/leave/").status_code == 403
 
@@ -188,3 +196,81 @@ def test_sidebar_fragment_ignores_a_current_room_that_is_not_an_id(owner, room, 
 @pytest.mark.parametrize("url", ["/r/{}/", "/r/{}/history/?before=1", "/rooms/{}/members/"])
 def test_ids_too_big_for_the_database_are_a_404(owner, url):
     assert client_for(owner).get(url.format(10**19)).status_code == 404
+
+
+def test_members_panel_shows_who_is_online_first(owner, make_user, room):
+    for name in ("amy", "zed"):
+        services.room_join(user=make_user(name), room_id=room.id)
+    zed = User.objects.get(username="zed")
+    somewhere = ProcessPresence()
+    somewhere.beat([zed.id])  # a socket of zed's is open on some server process
+    somewhere.beat([owner.id])
+    somewhere.gone(owner.id)  # olga closed hers a moment ago
+    panel = client_for(owner).get(f"/rooms/{room.id}/members/", **HTMX).content.decode()
+    order = re.findall(r"@(\w+)", panel)
+    assert order[:3] == ["zed", "amy", "olga"]  # online first, then by username
+    items = panel.split('<li class="member')[1:]
+    assert items[0].startswith(' online"') and "Online" in items[0]
+    assert "Offline" in items[1]  # amy: never seen
+    assert "Last seen 0" in items[2] and "minutes ago" in items[2]  # olga: just now
+
+
+def csrf_post(client: Client, url: str, data: dict) -> object:
+    token = client.get(url).cookies["csrftoken"].value
+    return client.post(url, {**data, "csrfmiddlewaretoken": token})
+
+
+def test_delete_account_needs_the_password_then_logs_out_and_the_messages_stay(make_user, room, owner):
+    user = make_user("ann")
+    services.room_join(user=user, room_id=room.id)
+    message_send(sender=user, room_id=room.id, body="still here")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    refused = csrf_post(client, "/account/delete/", {"password": "guess"})
+    assert refused.status_code == 400
+    assert b'id="id_password_error"' in refused.content
+    assert User.objects.filter(pk=user.pk).exists()
+    response = csrf_post(client, "/account/delete/", {"password": PASSWORD})
+    assert response.status_code == 200
+    assert b"Your account is deleted" in response.content
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert client.get("/").status_code == 302
+    page = client_for(owner).get(f"/r/{room.id}/").content.decode()
+    assert "still here" in page
+    assert "deleted user" in page
+
+
+def test_registering_joins_the_default_rooms_and_home_suggests_public_rooms(owner, room, make_user):
+    services.rooms_set_default(room_ids=[room.id], is_default=True)
+    other = services.room_create(creator=owner, name="Gardening", description="plants")
+    services.room_create(creator=owner, name="Hidden", kind="private")
+    client = Client(enforce_csrf_checks=True)
+    response = csrf_post(
+        client, "/register/", {"username": "newbie", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 302
+    home = client.get("/").content.decode()
+    assert f'id="sidebar-room-{room.id}"' in home  # joined: in the sidebar
+    suggestions = home[home.index('id="suggested-title"') :]
+    assert "Gardening" in suggestions and f"/rooms/{other.id}/join/" in suggestions
+    assert "General" not in suggestions and "Hidden" not in suggestions
+
+
+def test_room_settings_page_for_owners_403_for_members_404_for_others(owner, make_user, room):
+    bob, eve = make_user("bob"), make_user("eve")
+    services.room_join(user=bob, room_id=room.id)
+    client = client_for(owner)
+    assert b"Settings" in client.get(f"/r/{room.id}/").content
+    page = client.get(f"/rooms/{room.id}/settings/")
+    assert page.status_code == 200 and b'value="General"' in page.content
+    response = client.post(
+        f"/rooms/{room.id}/settings/", {"name": "Everyone", "topic": "Hi", "description": ""}
+    )
+    assert response["Location"] == f"/r/{room.id}/"
+    html = client.get(f"/r/{room.id}/").content.decode()
+    assert ">Everyone<" in html and ">Hi<" in html
+    bad = client.post(f"/rooms/{room.id}/settings/", {"name": "", "topic": "", "description": ""})
+    assert bad.status_code == 400 and b'id="room-name-error"' in bad.content
+    assert client_for(bob).get(f"/rooms/{room.id}/settings/").status_code == 403
+    assert client_for(eve).get(f"/rooms/{room.id}/settings/").status_code == 404
+    assert Room.objects.get(pk=room.pk).name == "Everyone"

@@ -26,7 +26,9 @@
   var attempts = 0;
   var pingTimer = null;
   var pending = new Map(); // client_id -> {el, body, acked}
-  var unread = Object.create(null); // room id -> count of live arrivals (placeholder for receipts)
+  var unread = Object.create(null); // room id -> {last_read, unread, unread_capped, mentions} (GET /api/unread/)
+  var UNREAD_CAP = 100; // the server counts up to this many; shown as "99+"
+  var baseTitle = document.title;
 
   // -- time, day separators, grouping ---------------------------------------------------------
 
@@ -193,7 +195,14 @@
   // Event kinds come from the page (declared once, in chatsite/realtime/kinds.py): for each, whether
   // it is stored (has a seq) and which handler below the page gives it.
   var KINDS = JSON.parse(app.dataset.eventKinds || "{}");
-  var CLIENT = { message: onMessageNew, "message-update": onMessageUpdate, membership: onMember, typing: onTyping };
+  var CLIENT = {
+    message: onMessageNew,
+    "message-update": onMessageUpdate,
+    membership: onMember,
+    typing: onTyping,
+    read: onRead,
+    "room-update": onRoomUpdate
+  };
 
   function handle(frame) {
     var kind = KINDS[frame.type];
@@ -214,6 +223,11 @@
         pingTimer = setInterval(function () {
           send({ type: "ping" });
         }, 25000);
+        // Typing is sent only to sockets that show the room: say which one this page shows.
+        if (roomId !== null) send({ type: "room.open", room: roomId });
+        loadUnread(); // what was read elsewhere while this socket was away
+        lastReadSent = 0;
+        flushRead();
         break;
       case "message.ack":
         onAck(frame);
@@ -236,8 +250,9 @@
   function onMessageNew(frame) {
     var m = frame.message;
     var mine = Boolean(m.sender && m.sender.id === userId);
+    if (!mine) countUnread(m);
     if (roomId === null || m.room !== roomId || !list) {
-      bumpRoom(m.room, mine); // my own words elsewhere (another tab) are not unread
+      bumpRoom(m.room);
       return;
     }
     if (m.sender) stopTyping(m.sender.id); // sending ends typing
@@ -262,7 +277,8 @@
       var body = el.querySelector(".message-body");
       announcer.textContent = (who ? who.textContent : "") + ": " + (body ? body.textContent : "").slice(0, 200);
     }
-    bumpRoom(m.room, true);
+    bumpRoom(m.room);
+    watchRead(el);
   }
 
   function onMessageUpdate(frame) {
@@ -281,6 +297,7 @@
       htmx.process(el);
       decorate(el);
       localize(el);
+      watchRead(el);
     });
     var thread = document.querySelector('.thread-messages[data-thread-root="' + (m.reply_to || "") + '"]');
     if (thread && frame.type && KINDS[frame.type].client === "message" && !thread.querySelector('[data-id="' + m.id + '"]')) {
@@ -316,34 +333,164 @@
     htmx.trigger(document.body, "parley:members");
   }
 
+  // -- room settings ----------------------------------------------------------------------------
+
+  // A room's name, topic or description changed: the sidebar and, in that room, the header follow.
+  function onRoomUpdate(frame) {
+    var settings = frame.room || {};
+    htmx.trigger(document.body, "parley:sidebar");
+    if (settings.id !== roomId) return;
+    var title = document.getElementById("room-title");
+    if (title && settings.name) {
+      document.title = document.title.replace(title.textContent, settings.name);
+      title.textContent = settings.name;
+    }
+    [["room-topic", settings.topic], ["room-description", settings.description]].forEach(function (pair) {
+      var el = document.getElementById(pair[0]);
+      if (!el) return;
+      el.textContent = pair[1] || "";
+      el.hidden = !pair[1];
+    });
+  }
+
   // -- sidebar ----------------------------------------------------------------------------------
 
-  function bumpRoom(id, seen) {
+  function bumpRoom(id) {
     var item = document.getElementById("sidebar-room-" + id);
     if (!item) {
       htmx.trigger(document.body, "parley:sidebar"); // a room this page has not listed yet
       return;
     }
     item.parentElement.prepend(item);
-    if (!seen) {
-      unread[id] = (unread[id] || 0) + 1;
-      showUnread(item);
+  }
+
+  // -- unread counts and mention badges -------------------------------------------------------
+  // The server is the source of truth (GET /api/unread/ on every hello, read.updated whenever a
+  // pointer moves, from any tab or device); a message arriving live counts one more meanwhile.
+
+  function loadUnread() {
+    fetch("/api/unread/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : [];
+      })
+      .then(function (states) {
+        var fresh = Object.create(null);
+        states.forEach(function (state) {
+          var known = unread[state.room];
+          // A read.updated that overtook this answer is newer than it: keep that one.
+          fresh[state.room] = known && known.last_read > state.last_read ? known : state;
+        });
+        unread = fresh;
+        showAllUnread();
+        flushRead();
+      })
+      .catch(function () {});
+  }
+
+  function countUnread(m) {
+    var state = unread[m.room];
+    if (!state) {
+      // A room joined since the counts were read (a new DM, say): all of it is new to this page.
+      state = unread[m.room] = { room: m.room, last_read: 0, unread: 0, unread_capped: false, mentions: 0 };
     }
+    if (m.id <= state.last_read) return;
+    state.unread = Math.min(UNREAD_CAP, state.unread + 1);
+    state.unread_capped = state.unread >= UNREAD_CAP;
+    if (hasUser((m.mentions || []).join(","), userId) || m.mentions_room) state.mentions += 1;
+    showUnread(document.getElementById("sidebar-room-" + m.room));
+    showTitle();
+  }
+
+  function onRead(frame) {
+    unread[frame.room] = frame;
+    if (frame.room === roomId && frame.last_read > lastReadSent) lastReadSent = frame.last_read;
+    showUnread(document.getElementById("sidebar-room-" + frame.room));
+    showTitle();
+  }
+
+  function countText(state) {
+    return state.unread_capped || state.unread > 99 ? "99+" : String(state.unread);
   }
 
   function showUnread(item) {
-    var count = unread[item.dataset.roomId];
+    if (!item) return;
+    var state = unread[item.dataset.roomId];
     var badge = item.querySelector("[data-unread]");
-    if (!badge || !count) return;
-    badge.querySelector(".count").textContent = String(count);
-    badge.hidden = false;
+    var mention = item.querySelector("[data-mentions]");
+    if (badge) {
+      badge.querySelector(".count").textContent = state ? countText(state) : "0";
+      badge.hidden = !state || !state.unread;
+    }
+    if (mention) mention.hidden = !state || !state.mentions;
+  }
+
+  function showTitle() {
+    var total = 0;
+    Object.keys(unread).forEach(function (id) {
+      total += unread[id].unread;
+    });
+    document.title = total ? "(" + (total > 99 ? "99+" : total) + ") " + baseTitle : baseTitle;
+  }
+
+  function showAllUnread() {
+    document.querySelectorAll("#sidebar-rooms .room-item").forEach(showUnread);
+    showTitle();
   }
 
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "sidebar-rooms") {
-      document.querySelectorAll("#sidebar-rooms .room-item").forEach(showUnread);
-    }
+    if (event.detail.target && event.detail.target.id === "sidebar-rooms") showAllUnread();
   });
+
+  // -- marking read what is seen ----------------------------------------------------------------
+  // Only the open room, only while the tab is visible, only messages scrolled into view (at
+  // least half of one, or half the list's height for a tall one). Reads go out at most every
+  // READ_DELAY_MS, as one pointer: the newest message seen.
+
+  var READ_DELAY_MS = 1000;
+  var lastReadSent = 0;
+  var seen = new Set(); // ids of this room's messages now in view
+  var readTimer = null;
+  var watched = new WeakSet();
+  var readObserver =
+    list && roomId !== null && "IntersectionObserver" in window
+      ? new IntersectionObserver(
+          function (entries) {
+            entries.forEach(function (entry) {
+              var id = Number(entry.target.dataset.id);
+              var root = entry.rootBounds;
+              var inView =
+                entry.isIntersecting &&
+                (entry.intersectionRatio >= 0.5 || (root && entry.intersectionRect.height >= root.height / 2));
+              if (inView) seen.add(id);
+              else seen.delete(id);
+            });
+            scheduleRead();
+          },
+          { root: list, threshold: [0, 0.5, 1] }
+        )
+      : null;
+
+  function watchRead(li) {
+    if (!readObserver || !li || !li.dataset.id || watched.has(li) || !list.contains(li)) return;
+    watched.add(li);
+    readObserver.observe(li);
+  }
+
+  function scheduleRead() {
+    if (readTimer === null) readTimer = setTimeout(flushRead, READ_DELAY_MS);
+  }
+
+  function flushRead() {
+    clearTimeout(readTimer);
+    readTimer = null;
+    if (!readObserver || document.visibilityState !== "visible" || !seen.size) return;
+    var newest = Math.max.apply(null, Array.from(seen));
+    var state = unread[roomId];
+    if (newest <= lastReadSent || (state && newest <= state.last_read)) return;
+    if (send({ type: "read", room: roomId, message: newest })) lastReadSent = newest;
+  }
+
+  document.addEventListener("visibilitychange", flushRead);
 
   // -- composer ---------------------------------------------------------------------------------
 
@@ -549,6 +696,15 @@
       setReply(null);
       return;
     }
+    var jump = target.closest("[data-jump-unread]");
+    if (jump) {
+      var first = document.getElementById("msg-" + jump.dataset.jumpUnread);
+      if (first) {
+        event.preventDefault(); // on the page already: scroll to it instead of loading around it
+        flash(first);
+      }
+      return;
+    }
     var quote = target.closest(".reply-quote[data-jump]");
     if (quote) {
       var original = document.getElementById("msg-" + quote.dataset.jump);
@@ -583,6 +739,7 @@
     fresh.forEach(function (li) {
       decorate(li);
       localize(li);
+      watchRead(li);
     });
     relayout();
   });
@@ -717,7 +874,10 @@
       });
     }
     relayout();
-    toBottom();
+    var divider = document.getElementById("unread-divider");
+    if (divider && !room.hasAttribute("data-around")) divider.scrollIntoView({ block: "start" });
+    else toBottom();
+    list.querySelectorAll("li.message").forEach(watchRead);
   }
 
   setComposerEnabled(false);

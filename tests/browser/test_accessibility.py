@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connections
-from django.http import Http404
-from django.test import RequestFactory
-from django.views.defaults import page_not_found
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from playwright.sync_api import expect
 
 from accounts.models import User
-from chatsite.middleware import content_security_policy
 from conftest import PASSWORD, ServerProcess, launch_server
 from messaging import changes
 from messaging.services import message_send
@@ -58,11 +58,12 @@ class Site:
     general: int
     dm: int
     keyboard: int
+    quiet: int  # alice's, with no messages: the start-of-room intro
     own_message: int  # alice's, in General: Edit applies
     threaded: int  # bob's, in General, with one reply and reactions
     edited: int
     keyboard_message: int  # bob's, in Keyboard, with one reply
-    not_found_html: bytes
+    reset_path: str  # a valid password-reset link of erin, who never logs in (it would void it)
 
 
 def _make_site_data(make_user: Callable[..., User]) -> dict[str, int]:
@@ -98,12 +99,14 @@ def _make_site_data(make_user: Callable[..., User]) -> dict[str, int]:
     keyboard = services.room_create(creator=bob, name="Keyboard")
     for person in (alice, carol):
         services.room_join(user=person, room_id=keyboard.id)
+    quiet = services.room_create(creator=alice, name="Quiet", description="Nothing said yet")
     keyboard_message = say(bob, "Anyone up for a keyboard-only test?", room=keyboard)
     say(carol, "Count me in.", room=keyboard, reply_to=keyboard_message)
     return {
         "general": general.id,
         "dm": dm.id,
         "keyboard": keyboard.id,
+        "quiet": quiet.id,
         "own_message": own,
         "threaded": threaded,
         "edited": edited,
@@ -140,14 +143,19 @@ def site(transactional_db, django_db_blocker) -> Iterator[Site]:
     with django_db_blocker.unblock():
         cache.clear()
         ids = _make_site_data(make_user)
+        erin = make_user("erin", email="erin@example.com")
+        reset_path = reverse(
+            "password-reset-confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(erin.pk)),
+                "token": default_token_generator.make_token(erin),
+            },
+        )
         cache.clear()  # the seeding drew on send budgets the server (sharing the cache) enforces
     connections.close_all()
-    # What a missing page is in production (DEBUG off; the test server runs with DEBUG on and
-    # would show Django's technical page): Django's own 404, there being no 404.html.
-    not_found = page_not_found(RequestFactory().get("/r/999999/"), Http404()).content
     server = launch_server()
     try:
-        yield Site(server=server, not_found_html=not_found, **ids)
+        yield Site(server=server, reset_path=reset_path, **ids)
     finally:
         server.stop()
 
@@ -252,6 +260,35 @@ def open_room(page: Any, site: Site, scheme: str) -> None:
     _room(page, site, site.general)
     message(page, site.threaded).hover()
     message(page, site.own_message).get_by_role("button", name="Reply").focus()
+
+
+def _news_for_carol(page: Any, site: Site) -> None:
+    """Bob mentions Carol in General, through the REST API (each scheme's check opens the room,
+    which reads it): she has an unread message and an unread mention again."""
+    url = site.server.url
+    token = page.request.post(f"{url}/api/auth/token/", data={"username": "bob", "password": PASSWORD})
+    sent = page.request.post(
+        f"{url}/api/rooms/{site.general}/messages/",
+        data={"body": "@carol news for you"},
+        headers={"Authorization": f"Bearer {token.json()['access']}"},
+    )
+    assert sent.status == 201, sent.text()
+
+
+def open_home_unread(page: Any, site: Site, scheme: str) -> None:
+    """The sidebar's unread and mention badges."""
+    _news_for_carol(page, site)
+    page.goto(f"{site.server.url}/")
+    expect(page.locator(f"#sidebar-room-{site.general} [data-mentions]")).to_be_visible()
+    expect(page.locator(f"#sidebar-room-{site.general} [data-unread]")).to_be_visible()
+
+
+def open_room_unread(page: Any, site: Site, scheme: str) -> None:
+    """A room opened with unread messages: the "new messages" divider and "jump to first unread"."""
+    _news_for_carol(page, site)
+    _room(page, site, site.general)
+    expect(page.locator("#messages .unread-divider")).to_be_visible()
+    expect(page.locator("#jump-unread")).to_be_visible()
 
 
 def open_room_members(page: Any, site: Site, scheme: str) -> None:
@@ -360,13 +397,84 @@ def open_search_result(page: Any, site: Site, scheme: str) -> None:
 
 
 def open_not_found(page: Any, site: Site, scheme: str) -> None:
-    url = f"{site.server.url}/r/999999/"
-    headers = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": content_security_policy(RequestFactory().get("/", HTTP_HOST="127.0.0.1")),
-    }
-    page.route(url, lambda route: route.fulfill(status=404, body=site.not_found_html, headers=headers))
+    # The site's own 404 page, which the server (DEBUG on) answers too: not Django's debug page.
+    page.goto(f"{site.server.url}/r/999999/")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+
+
+def _submit_refused(page: Any, url: str, fills: dict[str, str], button: str) -> None:
+    """Open a form, fill it with what it refuses, submit, and wait for its errors."""
     page.goto(url)
+    for label, value in fills.items():
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name=button).click()
+    expect(page.locator(".form-error").first).to_be_visible()
+
+
+def open_room_preview(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/r/{site.general}/")  # dave is not in General
+    expect(page.get_by_role("button", name="Join General")).to_be_visible()
+
+
+def open_empty_room(page: Any, site: Site, scheme: str) -> None:
+    _room(page, site, site.quiet)
+    expect(page.locator("#room-intro")).to_contain_text("No messages yet")
+
+
+def open_room_settings(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/rooms/{site.quiet}/settings/")
+
+
+def open_room_settings_errors(page: Any, site: Site, scheme: str) -> None:
+    _submit_refused(page, f"{site.server.url}/rooms/{site.quiet}/settings/", {"Name": "\u200b"}, "Save")
+
+
+def open_profile(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/")
+
+
+def open_profile_errors(page: Any, site: Site, scheme: str) -> None:
+    _submit_refused(page, f"{site.server.url}/account/", {"Display name": "\u200b\u200b"}, "Save")
+
+
+def open_password_change(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/password/")
+
+
+def open_password_change_errors(page: Any, site: Site, scheme: str) -> None:
+    fills = {"Current password": "not the password", "New password": "short"}
+    _submit_refused(page, f"{site.server.url}/account/password/", fills, "Change password")
+
+
+def open_password_reset(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/password-reset/")
+
+
+def open_password_reset_sent(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/password-reset/")
+    page.get_by_label("Email").fill("nobody@example.com")
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("status")).to_contain_text("If an account has that email address")
+
+
+def open_password_reset_confirm(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}{site.reset_path}")
+    expect(page.get_by_label("New password confirmation")).to_be_visible()
+
+
+def open_password_reset_invalid(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/password-reset/MQ/not-a-token/")
+    expect(page.get_by_role("alert")).to_contain_text("expired")
+
+
+def open_account_delete(page: Any, site: Site, scheme: str) -> None:
+    page.goto(f"{site.server.url}/account/delete/")
+
+
+def open_account_delete_errors(page: Any, site: Site, scheme: str) -> None:
+    _submit_refused(
+        page, f"{site.server.url}/account/delete/", {"Your password": "not the password"}, "Delete my account"
+    )
 
 
 def _api_operation(page: Any, site: Site) -> Any:
@@ -402,6 +510,8 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "register-errors": (open_register_errors, None),
     "home": (open_home, "alice"),
     "room": (open_room, "alice"),
+    "home-unread": (open_home_unread, "carol"),
+    "room-unread": (open_room_unread, "carol"),
     "room-members": (open_room_members, "alice"),
     "room-thread": (open_room_thread, "alice"),
     "room-edit-history": (open_room_edit_history, "alice"),
@@ -419,6 +529,20 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "not-found": (open_not_found, "alice"),
     "api-docs": (open_api_docs, "alice"),
     "api-docs-authorize": (open_api_docs_authorize, "alice"),
+    "room-preview": (open_room_preview, "dave"),
+    "empty-room": (open_empty_room, "alice"),
+    "room-settings": (open_room_settings, "alice"),
+    "room-settings-errors": (open_room_settings_errors, "alice"),
+    "profile": (open_profile, "alice"),
+    "profile-errors": (open_profile_errors, "alice"),
+    "password-change": (open_password_change, "alice"),
+    "password-change-errors": (open_password_change_errors, "alice"),
+    "password-reset": (open_password_reset, None),
+    "password-reset-sent": (open_password_reset_sent, None),
+    "password-reset-confirm": (open_password_reset_confirm, None),
+    "password-reset-invalid": (open_password_reset_invalid, None),
+    "account-delete": (open_account_delete, "alice"),
+    "account-delete-errors": (open_account_delete_errors, "alice"),
 }
 
 
@@ -426,6 +550,10 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
 EXPECTED_ERRORS = {
     "login-failed": "status of 400",
     "register-errors": "status of 400",
+    "profile-errors": "status of 400",
+    "room-settings-errors": "status of 400",
+    "password-change-errors": "status of 400",
+    "account-delete-errors": "status of 400",
     "not-found": "status of 404",
     "api-docs": "status of 400",
 }

@@ -202,13 +202,15 @@ def test_a_dm_started_from_username_search_works(start_server, open_as, page_err
     alice_page.get_by_label("bob").check()
     alice_page.get_by_role("button", name="Start conversation").click()
     alice_page.wait_for_url(re.compile(r"/r/\d+/$"))
-    expect(alice_page.get_by_role("heading", level=1)).to_have_text("bob")
+    expect(alice_page.get_by_role("heading", level=1)).to_have_text("Bob Builder")  # by display name
     expect(alice_page.locator("#composer-body")).to_be_enabled()
     alice_page.locator("#composer-body").fill("psst, Bob")
     alice_page.locator("#composer-body").press("Enter")
 
     # Bob, on another page, sees the new conversation arrive in his sidebar, unread.
-    dm_link = bob_page.locator("#sidebar-rooms").get_by_role("link", name=re.compile("alice"))
+    dm_link = bob_page.locator("#sidebar-rooms").get_by_role(
+        "link", name=re.compile("Alice Liddell")
+    )  # by display name
     expect(dm_link).to_be_visible()
     expect(dm_link.locator("[data-unread]")).to_be_visible()
     dm_link.click()
@@ -287,7 +289,8 @@ def test_invite_with_active_search_and_leave_update_the_room_live(
 
     bob_page.on("dialog", lambda dialog: dialog.accept())
     bob_page.get_by_role("button", name="Leave").click()
-    bob_page.wait_for_url(f"{server.url}/")
+    bob_page.wait_for_url(f"{server.url}/r/{general.id}/")  # a public room: its preview
+    expect(bob_page.get_by_role("button", name="Join General")).to_be_visible()
     expect(bob_page.locator("#sidebar-rooms")).not_to_contain_text("General")
     expect(alice_page.locator("#member-count")).to_have_text("2")
 

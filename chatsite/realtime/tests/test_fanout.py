@@ -26,6 +26,7 @@ class FakeSocket:
     def __init__(self, user_id: int, wants_html: bool = False) -> None:
         self.user_id = user_id
         self.rooms: set[int] = set()
+        self.open_room: int | None = None
         self.wants_html = wants_html
         self.received: list[tuple[int | None, str]] = []
         self.changes: list[tuple[str, int]] = []
@@ -256,9 +257,11 @@ async def test_deactivating_a_user_closes_their_sockets_only(room_and_sockets):
 # --- the ephemeral lane ----------------------------------------------------------------------
 
 
-async def test_ephemeral_events_reach_their_audience_but_the_excluded_user_with_no_seq():
+async def test_ephemeral_events_reach_their_audience_but_the_excluded_user_with_no_seq(monkeypatch):
     from chatsite.realtime import broadcasts, kinds
 
+    monkeypatch.setattr(kinds, "REGISTRY", dict(kinds.REGISTRY))
+    notice = kinds.declare("test.room-notice", stored=False)
     hub = fanout.Hub()
     typist, reader, other_tab_of_typist, elsewhere = (
         FakeSocket(1),
@@ -270,13 +273,51 @@ async def test_ephemeral_events_reach_their_audience_but_the_excluded_user_with_
         hub.register(socket)
         hub.attach(socket, rooms)
     message = broadcasts.ephemeral_message(
-        kinds.TYPING, {"room": 10, "user": {"id": 1}}, room_id=10, exclude_user=1
+        notice, {"room": 10, "user": {"id": 1}}, room_id=10, exclude_user=1
     )
     await hub.dispatch(message)
-    assert reader.received == [(None, '{"type":"typing","seq":null,"room":10,"user":{"id":1}}')]
+    assert reader.received == [(None, '{"type":"test.room-notice","seq":null,"room":10,"user":{"id":1}}')]
     assert typist.received == other_tab_of_typist.received == elsewhere.received == []
     # Nothing to fill: an ephemeral event leaves the hub's seq alone.
     assert hub.last_seq == 0
+
+
+async def test_an_open_room_audience_reaches_only_the_sockets_that_show_the_room():
+    from chatsite.realtime import broadcasts, kinds
+
+    hub = fanout.Hub()
+    looking, elsewhere, nowhere, typist = FakeSocket(2), FakeSocket(3), FakeSocket(4), FakeSocket(1)
+    for socket in (looking, elsewhere, nowhere, typist):
+        hub.register(socket)
+        hub.attach(socket, [10, 11])
+    hub.show(looking, 10)
+    hub.show(typist, 10)
+    hub.show(elsewhere, 11)
+    hub.show(nowhere, 99)  # not one of its rooms: shows none
+    assert nowhere.open_room is None
+
+    async def typing() -> list[int]:
+        before = [len(s.received) for s in (looking, elsewhere, nowhere, typist)]
+        await hub.dispatch(
+            broadcasts.ephemeral_message(kinds.TYPING, {"room": 10}, room_id=10, exclude_user=typist.user_id)
+        )
+        return [
+            len(s.received) - b for s, b in zip((looking, elsewhere, nowhere, typist), before, strict=True)
+        ]
+
+    assert await typing() == [1, 0, 0, 0]
+    hub.show(looking, 11)  # switched rooms
+    hub.show(elsewhere, 10)
+    assert await typing() == [0, 1, 0, 0]
+    await hub.dispatch(event("member.left", 10, 1, subject=elsewhere.user_id))  # left the room it shows
+    assert elsewhere.open_room is None and await typing() == [0, 0, 0, 0]
+    hub.show(looking, 10)
+    hub.unregister(looking)
+    assert hub.by_open_room[10] == {typist} and await typing() == [0, 0, 0, 0]
+    hub.unregister(typist)
+    assert hub.by_open_room.get(10) is None
+    with pytest.raises(ValueError, match="pass room_id"):
+        broadcasts.ephemeral_message(kinds.TYPING, {"room": 10}, users=[2])
 
 
 async def test_a_users_audience_reaches_every_socket_of_those_users(monkeypatch):
@@ -314,6 +355,9 @@ async def test_ephemeral_publish_from_sync_code_crosses_the_layer_and_stores_not
     ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
     room = await db(make_room)(ann, name="General", members=(ben,))
     ws_ben = await _socket(ben)
+    await ws_ben.send_json_to({"type": "room.open", "room": room.id})  # typing goes to who shows it
+    await ws_ben.send_json_to({"type": "ping", "ref": 1})
+    assert (await ws_ben.receive_json_from(timeout=5))["type"] == "pong"
     events_before = await db(Event.objects.count)()
     await sync_to_async(broadcasts.ephemeral_publish)(
         kinds.TYPING, {"room": room.id, "user": {"id": ann.id}}, room_id=room.id, exclude_user=ann.id

@@ -56,6 +56,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("messaging", "0003_rich_messages")]
+    dependencies = [("messaging", "0004_read_pointers_start_at_newest")]
 
     operations = [migrations.RunPython(forward, backward)]
