@@ -24,9 +24,10 @@ from typing import Any
 
 from bench import deflate, infra, rich, scenarios, wsclient
 from bench.scenarios import Account
+from bench.stats import latency_summary
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("fanout", "rich", "deflate", "connections", "send_path", "history")
+SCENARIOS = ("fanout", "rich", "deflate", "connections", "send_path", "history", "search")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Config:
     send_senders: int = 10
     history_messages: int = 1_000_000
     history_requests: int = 200
+    search_requests: int = 200
     scenarios: tuple[str, ...] = SCENARIOS
     workers: int = 2
     db_name: str = "parley_bench"
@@ -61,7 +63,7 @@ class Config:
 
 QUICK = Config(
     members=60, senders=5, rates=(10, 40), deflate_sockets=300, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
-    history_messages=20_000, history_requests=50, db_name="parley_bench_quick",
+    history_messages=20_000, history_requests=50, search_requests=30, db_name="parley_bench_quick",
     history_db="parley_bench_quick_history",
 )  # fmt: skip
 
@@ -208,7 +210,9 @@ class Bench:
         finally:
             server.stop()
 
-    async def history(self) -> dict[str, Any]:
+    async def _history_seeded(self) -> tuple[str, float]:
+        """The database of ``history_messages`` seeded messages (made once, kept between runs):
+        its URL and the seconds the seed took now (next to nothing when it was there)."""
         c = self.config
         url = self.services.database_url(c.history_db)
         if not self.services.database_exists(c.history_db):
@@ -223,7 +227,11 @@ class Bench:
              "--dms", "4", "--messages", str(c.history_messages), "--seed", "1"],
             cwd=infra.ROOT, env=env, check=True,
         )  # fmt: skip
-        seed_seconds = time.monotonic() - started
+        return url, time.monotonic() - started
+
+    async def history(self) -> dict[str, Any]:
+        c = self.config
+        url, seed_seconds = await self._history_seeded()
         total = int(self.services.psql("SELECT count(*) FROM messaging_message", c.history_db))
         room_id = int(self.services.psql(
             "SELECT room_id FROM messaging_message GROUP BY room_id ORDER BY count(*) DESC LIMIT 1", c.history_db
@@ -260,6 +268,92 @@ class Bench:
             **pages,
         }
         log(f"  {out}")
+        return out
+
+    async def search(self) -> dict[str, Any]:
+        """Message search on the history database, for a user in the rooms holding most messages:
+        REST p99 of a rare word, a common word, a phrase and from: + word (and the common word
+        while typing: a prefix); the same conditions as an unindexed ILIKE, timed in SQL; the
+        GIN index's size and the time to build it over every message (REINDEX)."""
+        c = self.config
+        url, _ = await self._history_seeded()
+        db = c.history_db
+        room_id = int(self.services.psql(
+            "SELECT room_id FROM messaging_message GROUP BY room_id ORDER BY count(*) DESC LIMIT 1", db
+        ))  # fmt: skip
+        members = (
+            f"SELECT u.username FROM rooms_membership m JOIN accounts_user u ON u.id = m.user_id"
+            f" WHERE m.room_id = {room_id} ORDER BY (SELECT count(*) FROM rooms_membership x"
+            " WHERE x.user_id = u.id) DESC, u.id LIMIT 1 OFFSET "
+        )
+        username, other = (self.services.psql(f"{members}{offset}", db) for offset in (0, 1))
+        queries = {
+            "rare_word": "zeppelin ",
+            "common_word": "deploy ",
+            "phrase": '"cache miss"',
+            "from_and_word": f"from:{other} deploy ",
+            "common_word_typing": "depl",
+        }
+        server = self.start("parley-uvicorn", database_url=url)
+        try:
+            tokens = await wsclient.http(
+                "POST", scenarios.HOST, server.ports[0], "/api/auth/token/",
+                json_body={"username": username, "password": "parley-demo"},
+            )  # fmt: skip
+            await wsclient.http(  # the rare word: one message (idempotent by client_id)
+                "POST", scenarios.HOST, server.ports[0], f"/api/rooms/{room_id}/messages/",
+                json_body={"body": "the zeppelin has landed", "client_id": "bench-search-rare"},
+                token=tokens["access"],
+            )  # fmt: skip
+            log(f"search: {c.search_requests} requests per query as {username}")
+            rest = await scenarios.search(
+                server, username=username, password="parley-demo", queries=queries, requests=c.search_requests
+            )
+        finally:
+            server.stop()
+        out = {
+            "messages_total": int(self.services.psql("SELECT count(*) FROM messaging_message", db)),
+            "rest": rest,
+            "ilike": self._search_ilike(db, username, other),
+            "index_bytes": int(
+                self.services.psql("SELECT pg_relation_size('messaging_message_body_search')", db)
+            ),
+            "table_bytes": int(self.services.psql("SELECT pg_relation_size('messaging_message')", db)),
+        }
+        started = time.monotonic()
+        self.services.psql("REINDEX INDEX messaging_message_body_search", db)
+        out["index_build_s"] = round(time.monotonic() - started, 1)
+        log(f"  {out}")
+        return out
+
+    def _search_ilike(self, db: str, username: str, other: str, runs: int = 5) -> dict[str, Any]:
+        """The queries as an unindexed ILIKE (scoped and ordered as search is), timed in SQL."""
+        import psycopg
+
+        scope = (
+            "SELECT id FROM messaging_message WHERE deleted_at IS NULL AND room_id IN (SELECT m.room_id"
+            " FROM rooms_membership m JOIN accounts_user u ON u.id = m.user_id WHERE u.username = %s)"
+        )
+        patterns = {
+            "rare_word": ("%zeppelin%", ""),
+            "common_word": ("%deploy%", ""),
+            "phrase": ("%cache miss%", ""),
+            "from_and_word": (
+                "%deploy%",
+                " AND sender_id = (SELECT id FROM accounts_user WHERE username = %s)",
+            ),
+        }
+        out: dict[str, Any] = {}
+        with psycopg.connect(self.services.database_url(db), autocommit=True) as conn:
+            for name, (pattern, extra) in patterns.items():
+                sql = f"{scope} AND body ILIKE %s{extra} ORDER BY id DESC LIMIT 21"
+                params = [username, pattern, *([other] if extra else [])]
+                latencies = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    conn.execute(sql, params).fetchall()
+                    latencies.append(time.perf_counter() - started)
+                out[name] = {"runs": runs, **latency_summary(latencies)}
         return out
 
 

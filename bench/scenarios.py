@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from bench import infra, wsclient
 from bench.stats import latency_summary
@@ -552,4 +553,31 @@ async def history(
             latencies.append(time.perf_counter() - started)
             count = len(page["results"])
         out[name] = {"requests": requests, "results": count, **latency_summary(latencies)}
+    return out
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+async def search(
+    server: infra.Server, *, username: str, password: str, queries: dict[str, str], requests: int
+) -> dict[str, Any]:
+    """GET /api/search/messages/ (20 results, newest first) for each named query, as ``username``."""
+    port = server.ports[0]
+    tokens = await http(
+        "POST", HOST, port, "/api/auth/token/", json_body={"username": username, "password": password}
+    )
+    out: dict[str, Any] = {}
+    for name, query in queries.items():
+        path = f"/api/search/messages/?limit=20&q={quote(query)}"
+        for _ in range(5):  # warm up connections and caches
+            await http("GET", HOST, port, path, token=tokens["access"])
+        latencies = []
+        count = 0
+        for _ in range(requests):
+            started = time.perf_counter()
+            page = await http("GET", HOST, port, path, token=tokens["access"])
+            latencies.append(time.perf_counter() - started)
+            count = len(page["results"])
+        out[name] = {"q": query, "requests": requests, "results": count, **latency_summary(latencies)}
     return out

@@ -79,3 +79,28 @@ def test_fanout_harness_runs_end_to_end(monkeypatch):
         "## 1. Fan-out" in rendered and "## 1b. Rich traffic" in rendered and "## 1c. permessage" in rendered
     )
     assert "CPU per 1,000 deliveries" in rendered
+
+
+def test_search_harness_runs_end_to_end(monkeypatch):
+    db = urlparse(os.environ["DATABASE_URL"])
+    pg_url = f"{db.scheme}://{db.username or 'postgres'}@{db.hostname}:{db.port or 5432}"
+    monkeypatch.setenv("BENCH_PG_URL", pg_url)
+    monkeypatch.setenv("BENCH_REDIS_URL", os.environ["REDIS_URL"])
+    name = settings.DATABASES["default"]["TEST"]["NAME"]
+    config = Config(
+        scenarios=("search",), history_messages=300, search_requests=2,
+        db_name=f"{name}_bench_smoke", history_db=f"{name}_search_smoke",
+    )  # fmt: skip
+    postgres = infra.Services(pg_url=pg_url, redis_url=os.environ["REDIS_URL"])
+    try:
+        results = asyncio.run(run(config))
+    finally:
+        for database in (config.db_name, config.history_db):
+            postgres.drop_database(database)
+    found = results["search"]
+    assert found["messages_total"] > 300  # the seed and the scenario's own rare message
+    assert found["rest"]["rare_word"]["results"] == 1
+    assert found["rest"]["common_word"]["results"] == 20
+    assert set(found["ilike"]) == {"rare_word", "common_word", "phrase", "from_and_word"}
+    assert found["index_bytes"] > 0 and found["index_build_s"] >= 0
+    assert "## 5. Search" in "\n".join(report._search_section(found))

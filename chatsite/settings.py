@@ -8,11 +8,13 @@ an ignored local file. Production switches each piece on by env (see README "Con
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -322,6 +324,14 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Search ----------------------------------------------------------------------------------
+# PostgreSQL's text-search configuration for message search (stemming and stop words of this
+# language; "simple" for none). Changing it needs the index rebuilt: the migration that builds
+# it reads this value. SQLite's FTS5 index stems English (Porter) whatever this says.
+SEARCH_LANGUAGE = os.environ.get("SEARCH_LANGUAGE", "english")
+if not re.fullmatch(r"[a-z_]{1,63}", SEARCH_LANGUAGE):
+    raise ImproperlyConfigured("SEARCH_LANGUAGE must be a text-search configuration name, e.g. english")
 
 # --- Chat limits ----------------------------------------------------------------------------
 MESSAGE_MAX_LENGTH = 10_000

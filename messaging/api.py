@@ -23,6 +23,8 @@ from messaging.serializers import (
     ReactionToggleSerializer,
     ReadMarkSerializer,
     RevisionSerializer,
+    SearchPageSerializer,
+    SearchQuerySerializer,
     ThreadSerializer,
     UnreadSerializer,
 )
@@ -122,6 +124,24 @@ class RevisionListView(APIView):
     def get(self, request: Request, message_id: int) -> Response:
         """Earlier versions of an edited message, newest first (none once it is deleted)."""
         return Response(selectors.revisions(user=request.user, message_id=message_id))
+
+
+class MessageSearchView(APIView):
+    @extend_schema(parameters=[SearchQuerySerializer], responses=SearchPageSerializer)
+    def get(self, request: Request) -> Response:
+        """Messages in your rooms and DMs matching ``q``, newest or most relevant first.
+
+        A bad operator value (an unknown user or room, a malformed date) answers 400 saying so
+        under ``q``; a room you are not in is refused exactly as one that does not exist."""
+        query = SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.messages_search(user=request.user, text=query.validated_data["q"], **_page(query))
+        return Response({"results": page.results, "has_more": page.has_more})
+
+
+def _page(query: SearchQuerySerializer) -> dict:
+    data = query.validated_data
+    return {"order": data["order"], "limit": data["limit"], "offset": data["offset"]}
 
 
 class UnreadListView(APIView):

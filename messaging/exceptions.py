@@ -60,6 +60,16 @@ class MentionNotAllowed(PermissionDenied):
     default_detail = "Only owners and admins can mention @room in a room this big."
 
 
+class InvalidSearch(DomainError):
+    """A search query that cannot be run as written: too long, or an operator with a bad value.
+
+    A room named by ``in:`` that the searcher is not in gets the same answer as one that does
+    not exist."""
+
+    code = "invalid_search"
+    default_detail = "This search cannot be run."
+
+
 class InvalidReadPointer(DomainError):
     """A read pointer past the room's newest message (a pointer in the past is a no-op)."""
 

@@ -12,6 +12,8 @@ from rest_framework import serializers
 
 from chatsite.api_fields import IdField
 from chatsite.validation import ID_MAX
+from messaging.search import QUERY_MAX_LENGTH
+from messaging.selectors import SEARCH_OFFSET_MAX, SEARCH_ORDERS, SEARCH_PAGE_MAX
 from messaging.services import CLIENT_ID_MAX
 
 
@@ -113,6 +115,38 @@ class HistoryQuerySerializer(serializers.Serializer):
         required=False, min_value=1, max_value=ID_MAX, help_text="the page centred on this message id"
     )
     limit = IdField(required=False, min_value=1, max_value=100, default=50)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=QUERY_MAX_LENGTH,
+        help_text=(
+            'words (stemmed), "exact phrase", -word, OR; the last word also matches as a prefix unless the'
+            " query ends in a space; operators from:<username|me>, in:<room slug or name|@username for a DM>,"
+            " has:link, is:mention, before:/after:/on:<YYYY-MM-DD>"
+        ),
+    )
+    order = serializers.ChoiceField(choices=SEARCH_ORDERS, default="newest")
+    limit = IdField(required=False, min_value=1, max_value=SEARCH_PAGE_MAX, default=20)
+    offset = IdField(required=False, min_value=0, max_value=SEARCH_OFFSET_MAX, default=0)
+
+
+class SearchRoomSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text="as the searcher sees it (a DM: the other people)")
+    kind = serializers.ChoiceField(choices=["public", "private", "direct"])
+
+
+class SearchResultSerializer(MessageSerializer):
+    room_info = SearchRoomSerializer()
+    highlight = serializers.CharField(
+        allow_blank=True, help_text="HTML: a snippet of the text, escaped, with matching words in <mark>"
+    )
+
+
+class SearchPageSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+    has_more = serializers.BooleanField()
 
 
 class UnreadSerializer(serializers.Serializer):

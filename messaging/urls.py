@@ -1,10 +1,11 @@
 from django.urls import path
 
 from chatsite import converters  # noqa: F401  (registers <id:...>)
-from messaging import views
+from messaging import search_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", search_views.search, name="search"),
     path("r/<id:room_id>/", views.room, name="room"),
     path("r/<id:room_id>/history/", views.history, name="room-history"),
     path("r/<id:room_id>/send/", views.send, name="room-send"),

@@ -376,6 +376,26 @@ def open_dm(page: Any, site: Site, scheme: str) -> None:
     _room(page, site, site.dm)
 
 
+def open_search_panel(page: Any, site: Site, scheme: str) -> None:
+    """Results as you type, under the search box: a person, messages with highlighted words."""
+    _room(page, site, site.general)
+    page.locator("#search-q").fill("bob")
+    expect(page.locator("#search-panel .search-hit").first).to_be_visible()
+    expect(page.get_by_role("button", name="Message bob")).to_be_visible()
+
+
+def open_search_page(page: Any, site: Site, scheme: str) -> None:
+    """The results as a page: a room to open, messages, the order toggle set to relevance."""
+    page.goto(f"{site.server.url}/search/?q=keyboard&order=relevant")
+    expect(page.locator("main .search-hit").first).to_be_visible()
+
+
+def open_search_result(page: Any, site: Site, scheme: str) -> None:
+    """A room opened at a search result: the message highlighted."""
+    page.goto(f"{site.server.url}/r/{site.general}/?around={site.edited}#msg-{site.edited}")
+    expect(message(page, site.edited)).to_have_class(re.compile(r"\bhighlight\b"))
+
+
 def open_not_found(page: Any, site: Site, scheme: str) -> None:
     # The site's own 404 page, which the server (DEBUG on) answers too: not Django's debug page.
     page.goto(f"{site.server.url}/r/999999/")
@@ -503,6 +523,9 @@ PAGES: dict[str, tuple[Callable[[Any, Site, str], None], str | None]] = {
     "browse-rooms": (open_browse, "alice"),
     "new-dm": (open_new_dm, "alice"),
     "dm": (open_dm, "alice"),
+    "search-panel": (open_search_panel, "alice"),
+    "search-page": (open_search_page, "alice"),
+    "search-result": (open_search_result, "alice"),
     "not-found": (open_not_found, "alice"),
     "api-docs": (open_api_docs, "alice"),
     "api-docs-authorize": (open_api_docs_authorize, "alice"),
