@@ -342,8 +342,9 @@
     if (settings.id !== roomId) return;
     var title = document.getElementById("room-title");
     if (title && settings.name) {
-      document.title = document.title.replace(title.textContent, settings.name);
+      baseTitle = baseTitle.replace(title.textContent, settings.name);
       title.textContent = settings.name;
+      showTitle(); // "(unread) name · Parley"
     }
     [["room-topic", settings.topic], ["room-description", settings.description]].forEach(function (pair) {
       var el = document.getElementById(pair[0]);
