@@ -10,6 +10,7 @@ on the line ``close`` it prints ``{"alive", "negotiated"}``, closes them and exi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ async def hold(order: dict) -> None:
     accounts = [Account(username=u, token=t, refresh=r) for u, t, r in order["accounts"]]
     # Start at ``offset`` so the holders share accounts and ports round-robin between them.
     rotated = accounts[order["offset"] % len(accounts) :] + accounts[: order["offset"] % len(accounts)]
-    clients, times, failures = await open_sockets(
-        Ports(order["ports"]), order["count"], rotated, _noop, limit=100
-    )
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the protocol's lines
+        clients, times, failures = await open_sockets(
+            Ports(order["ports"]), order["count"], rotated, _noop, limit=100
+        )
     print(json.dumps({"held": len(clients), "failures": failures, "times": times}), flush=True)
     loop = asyncio.get_running_loop()
     while (await loop.run_in_executor(None, sys.stdin.readline)).strip() not in ("close", ""):

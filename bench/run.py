@@ -400,6 +400,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--production-hasher", action="store_true", help="hash passwords with Argon2 (slow setup)"
     )
+    parser.add_argument("--connection-servers", default="", help="servers of the connections scenario")
     parser.add_argument(
         "--no-deflate", action="store_true", help="open sockets without offering permessage-deflate"
     )
@@ -420,6 +421,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = replace(config, scenarios=tuple(args.only.split(",")))
     if args.servers:
         config = replace(config, servers=tuple(args.servers.split(",")))
+    if args.connection_servers:
+        config = replace(config, connection_servers=tuple(args.connection_servers.split(",")))
     if args.rates:
         config = replace(config, rates=tuple(float(r) for r in args.rates.split(",")))
     if args.duration:
