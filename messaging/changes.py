@@ -7,8 +7,10 @@ its copy by id and which catch-up replays, so a page that was offline ends in th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -138,6 +140,17 @@ class ReactionResult:
     added: bool  # False: the reaction was there and was taken back
 
 
+def reactions_summary(rows: Iterable[tuple[str, int, str, str]]) -> list[dict[str, Any]]:
+    """The summary a message keeps of its reactions, from (emoji, user id, username, display
+    name) rows in order of reacting: per emoji, in order of first use, who and their names."""
+    summary: dict[str, dict[str, list]] = {}
+    for emoji, user_id, username, display_name in rows:
+        entry = summary.setdefault(emoji, {"users": [], "names": []})
+        entry["users"].append(user_id)
+        entry["names"].append(display_name or username)
+    return [{"emoji": e, **entry} for e, entry in summary.items()]
+
+
 @event_writer
 def reaction_toggle(*, user: User, message_id: object, emoji: object) -> ReactionResult:
     """Add the user's reaction with ``emoji`` to a message, or take it back if it is there.
@@ -152,15 +165,10 @@ def reaction_toggle(*, user: User, message_id: object, emoji: object) -> Reactio
     removed, _ = Reaction.objects.filter(message=message, user=user, emoji=symbol).delete()
     if not removed:
         Reaction.objects.create(message=message, user=user, emoji=symbol)
-    summary: dict[str, dict[str, list]] = {}
     rows = Reaction.objects.filter(message=message).order_by("id")
-    for row_emoji, user_id, username, display_name in rows.values_list(
-        "emoji", "user_id", "user__username", "user__display_name"
-    ):
-        entry = summary.setdefault(row_emoji, {"users": [], "names": []})
-        entry["users"].append(user_id)
-        entry["names"].append(display_name or username)
-    message.reactions = [{"emoji": e, **entry} for e, entry in summary.items()]
+    message.reactions = reactions_summary(
+        rows.values_list("emoji", "user_id", "user__username", "user__display_name")
+    )
     message.save(update_fields=["reactions"])
     events_record_many([message_event(kinds.MESSAGE_UPDATED, message)])
     return ReactionResult(message=message, added=not removed)

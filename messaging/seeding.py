@@ -293,10 +293,9 @@ def _planned_message(p: PlannedMessage, created_at: datetime) -> Message:
     message.body = p.body
     message.body_html = render_html(p.body, mentions={u.username.lower(): u.pk for u in p.mentions})
     message.mentions = sorted(u.pk for u in p.mentions)
-    message.reactions = [
-        {"emoji": symbol, "users": [u.pk for u in who], "names": [u.display_name or u.username for u in who]}
-        for symbol, who in p.reactions
-    ]
+    message.reactions = changes.reactions_summary(
+        (symbol, u.pk, u.username, u.display_name) for symbol, who in p.reactions for u in who
+    )
     return message
 
 
