@@ -316,12 +316,12 @@ class Bench:
             "rest": rest,
             "ilike": self._search_ilike(db, username, other),
             "index_bytes": int(
-                self.services.psql("SELECT pg_relation_size('messaging_message_body_search')", db)
+                self.services.psql("SELECT pg_relation_size('messaging_message_search_vector')", db)
             ),
             "table_bytes": int(self.services.psql("SELECT pg_relation_size('messaging_message')", db)),
         }
         started = time.monotonic()
-        self.services.psql("REINDEX INDEX messaging_message_body_search", db)
+        self.services.psql("REINDEX INDEX messaging_message_search_vector", db)
         out["index_build_s"] = round(time.monotonic() - started, 1)
         log(f"  {out}")
         return out

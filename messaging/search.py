@@ -9,8 +9,8 @@ excludes; the last word is also matched as a prefix while the query does not end
 by ``messaging.selectors.messages_search``. Words are reduced to letters and digits before they
 reach either engine, so no input can be read as engine syntax.
 
-PostgreSQL matches ``to_tsvector(SEARCH_LANGUAGE, body)`` (served by a GIN expression index,
-migration 0004) against a tsquery built from ``plainto_tsquery``/``phraseto_tsquery`` parts;
+PostgreSQL matches a stored ``to_tsvector(SEARCH_LANGUAGE, body)`` column (GIN-indexed, migration
+0006) against a tsquery built from ``plainto_tsquery``/``phraseto_tsquery`` parts;
 SQLite matches an FTS5 table (Porter-stemmed, diacritics folded) kept in step by triggers.
 """
 
@@ -29,9 +29,10 @@ from messaging.exceptions import InvalidSearch
 QUERY_MAX_LENGTH = 2000
 TERMS_MAX = 64
 FTS_TABLE = "messaging_message_fts"
-# Characters PostgreSQL's parser would read as part of a URL, host, e-mail, path, version,
-# hyphenated word or HTML tag, made spaces, so words split as FTS5 (and WORD_RE) split them.
-PG_SPLIT = "'<>./:@-_&', '         '"
+# PostgreSQL: a generated column, to_tsvector(SEARCH_LANGUAGE, body) with the characters its
+# parser would read as part of a URL, host, e-mail, path, version, hyphenated word or HTML tag made
+# spaces, so words split as FTS5 (and WORD_RE) split them (migration 0006).
+PG_VECTOR_COLUMN = "search_vector"
 
 WORD_RE = re.compile(r"[^\W_]+")
 _TOKEN_RE = re.compile(r'-?"[^"]*"?|[A-Za-z]+:"[^"]*"?|\S+')  # in:"Room name" is one token
@@ -179,15 +180,14 @@ def _pg_any(terms: list[Term], config: str) -> tuple[str, list[str]]:
 
 
 def postgres_condition(query: SearchQuery) -> tuple[str, str, list[str]]:
-    """(the match condition, the tsquery it uses, its parameters) for ``messaging_message``.
-    The vector is spelled exactly as the index's expression, so the planner uses the index."""
+    """(the match condition, its rank, their parameters) for ``messaging_message``: the query
+    against the stored vector (migration 0006), which its GIN index serves."""
     config = settings.SEARCH_LANGUAGE
     parts = [_pg_any(group, config) for group in query.groups]
     parts += [(f"!!{sql}", params) for sql, params in (_pg_any([t], config) for t in query.excluded)]
     tsquery = " && ".join(sql for sql, _ in parts)
     params = [p for _, ps in parts for p in ps]
-    # Exactly the index's expression (migration 0004), so that the planner uses the index.
-    vector = f"to_tsvector('{config}'::regconfig, translate(messaging_message.body, {PG_SPLIT}))"
+    vector = f"messaging_message.{PG_VECTOR_COLUMN}"
     return f"{vector} @@ ({tsquery})", f"ts_rank({vector}, ({tsquery}))", params
 
 

@@ -20,7 +20,7 @@ from messaging.markdown import render_plain
 from messaging.models import Message, MessageRevision
 from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership, Room
-from rooms.selectors import membership_get, public_room_preview, room_label
+from rooms.selectors import membership_get, public_room_preview, room_labels
 
 PAGE_MAX = 100
 
@@ -277,10 +277,11 @@ def messages_search(
     rows = list(qs.values(*MESSAGE_ROW_FIELDS)[offset : offset + limit + 1])
     payloads = message_payloads(rows[:limit])
     rooms = {room.id: room for room in Room.objects.filter(id__in={p["room"] for p in payloads})}
+    labels = room_labels(rooms=list(rooms.values()), user=user)
     words = query.highlight_words()
     for payload in payloads:
         room = rooms[payload["room"]]
-        payload["room_info"] = {"id": room.id, "name": room_label(room=room, user=user), "kind": room.kind}
+        payload["room_info"] = {"id": room.id, "name": labels[room.id], "kind": room.kind}
         payload["highlight"] = search.highlight(" ".join(render_plain(payload["body"]).split()), words)
     return SearchPage(results=payloads, has_more=len(rows) > limit)
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import migrations
 
 FTS = "messaging_message_fts"
-SPLIT = "'<>./:@-_&', '         '"  # as messaging.search.PG_SPLIT
+SPLIT = "'<>./:@-_&', '         '"  # characters made spaces (see above)
 
 SQLITE_FORWARD = [
     f"CREATE VIRTUAL TABLE {FTS} USING fts5(body, content='messaging_message', content_rowid='id',"

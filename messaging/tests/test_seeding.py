@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from chatsite.realtime.models import Event
 from messaging import seeding, services
@@ -62,6 +63,25 @@ def test_seed_writes_rooms_members_dms_and_history_through_the_bulk_path():
         last = room.messages.order_by("-id").first()
         if last is not None:
             assert room.last_activity_at == last.created_at
+
+
+def planner_row_count(table: str) -> int | None:
+    """How many rows the query planner believes ``table`` holds (from its last ANALYZE)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if cursor.fetchone() is None:
+                return None
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s LIMIT 1", [table])
+        row = cursor.fetchone()
+    return int(float(str(row[0]).split()[0])) if row else None
+
+
+def test_a_bulk_seed_leaves_the_planner_statistics_of_what_it_wrote():
+    seeding.seed_chat(seed=5, **SIZES)
+    assert planner_row_count(Message._meta.db_table) == Message.objects.count() == 260
 
 
 def test_seed_is_idempotent_and_tops_up():
