@@ -136,12 +136,17 @@ class MessageSearchView(APIView):
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.messages_search(user=request.user, text=query.validated_data["q"], **_page(query))
-        return Response({"results": page.results, "has_more": page.has_more})
+        return Response({"results": page.results, "has_more": page.has_more, "next_before": page.next_before})
 
 
 def _page(query: SearchQuerySerializer) -> dict:
     data = query.validated_data
-    return {"order": data["order"], "limit": data["limit"], "offset": data["offset"]}
+    return {
+        "order": data["order"],
+        "limit": data["limit"],
+        "offset": data["offset"],
+        "before": data.get("before"),
+    }
 
 
 class UnreadListView(APIView):

@@ -33,6 +33,10 @@ def search(request: HttpRequest) -> HttpResponse:
         offset = min(parse_optional_id(request.GET.get("offset"), label="offset") or 0, SEARCH_OFFSET_MAX)
     except InvalidNumber:
         offset = 0
+    try:  # newest first pages by keyset (the previous page's last id)
+        before = parse_optional_id(request.GET.get("before"), label="before") if order == "newest" else None
+    except InvalidNumber:
+        before = None
     context = {
         "q": text[:QUERY_MAX_LENGTH],
         "search_q": text[:QUERY_MAX_LENGTH],
@@ -44,13 +48,14 @@ def search(request: HttpRequest) -> HttpResponse:
     if text.strip():
         try:
             context["page"] = messages_search(
-                user=request.user, text=text, order=order, limit=PAGE, offset=offset
+                user=request.user, text=text, order=order, limit=PAGE, offset=offset, before=before
             )
         except InvalidSearch as exc:
             context["error"] = exc.detail
         names = text.strip().lstrip("@#") if ":" not in text and len(text) <= NAMES_MAX else ""
-        context["people"] = people_find(text=names) if names and not offset else []
-        context["rooms"] = list(public_rooms(search=names)[:5]) if names and not offset else []
+        first_page = not offset and before is None
+        context["people"] = people_find(text=names) if names and first_page else []
+        context["rooms"] = list(public_rooms(search=names)[:5]) if names and first_page else []
         context["mine"] = set(room_ids_for_user(user_id=request.user.id)) if context["rooms"] else set()
     context["next_offset"] = offset + PAGE
     status = 400 if context["error"] and not request.htmx else 200

@@ -155,6 +155,7 @@ SEARCH_ORDERS = ("newest", "relevant")
 class SearchPage:
     results: list[dict[str, Any]]  # message payloads, each with "room" {id, name} and "highlight"
     has_more: bool
+    next_before: int | None = None  # newest first: ``before`` for the next page (a keyset)
 
 
 def _sender_ids(user: User, names: list[str]) -> list[int]:
@@ -263,17 +264,34 @@ def _newest_matches(qs: QuerySet[Message]) -> QuerySet[Message]:
 
 
 def messages_search(
-    *, user: User, text: str, order: str = "newest", limit: int = 20, offset: int = 0
+    *,
+    user: User,
+    text: str,
+    order: str = "newest",
+    limit: int = 20,
+    offset: int = 0,
+    before: int | None = None,
 ) -> SearchPage:
     """A page of the messages ``user`` may read that match ``text`` (messaging.search's
-    language), newest or most relevant first (relevance ranks the newest RANK_WINDOW matches). Deleted messages never match (their text is gone
+    language), newest or most relevant first (relevance ranks the newest RANK_WINDOW matches).
+    Newest first pages by keyset: ``before`` (the previous page's ``next_before``) gives the
+    matches older than that message, as cheap on page 1,000 as on page 1; ``offset`` pages
+    either order, up to SEARCH_OFFSET_MAX. Deleted messages never match (their text is gone
     from the row and the index); edited ones match by what they say now. Raises InvalidSearch."""
+    relevant = order == "relevant"
+    if before is not None and relevant:
+        raise InvalidSearch(
+            "before: pages results newest first; most relevant pages by offset.", field="before"
+        )
     query = search.parse(text)
     if query.is_empty:
         return SearchPage(results=[], has_more=False)
     limit = max(1, min(limit, SEARCH_PAGE_MAX))
     offset = max(0, min(offset, SEARCH_OFFSET_MAX))
-    qs = _matching(_filtered(user, query), query, relevant=order == "relevant")
+    qs = _filtered(user, query)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    qs = _matching(qs, query, relevant=relevant)
     rows = list(qs.values(*MESSAGE_ROW_FIELDS)[offset : offset + limit + 1])
     payloads = message_payloads(rows[:limit])
     rooms = {room.id: room for room in Room.objects.filter(id__in={p["room"] for p in payloads})}
@@ -283,7 +301,9 @@ def messages_search(
         room = rooms[payload["room"]]
         payload["room_info"] = {"id": room.id, "name": labels[room.id], "kind": room.kind}
         payload["highlight"] = search.highlight(" ".join(render_plain(payload["body"]).split()), words)
-    return SearchPage(results=payloads, has_more=len(rows) > limit)
+    has_more = len(rows) > limit
+    next_before = payloads[-1]["id"] if has_more and not relevant else None
+    return SearchPage(results=payloads, has_more=has_more, next_before=next_before)
 
 
 # --- unread --------------------------------------------------------------------------------------

@@ -129,6 +129,12 @@ class SearchQuerySerializer(serializers.Serializer):
     order = serializers.ChoiceField(choices=SEARCH_ORDERS, default="newest")
     limit = IdField(required=False, min_value=1, max_value=SEARCH_PAGE_MAX, default=20)
     offset = IdField(required=False, min_value=0, max_value=SEARCH_OFFSET_MAX, default=0)
+    before = IdField(
+        required=False,
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="newest first only: matches older than this message (the last page's next_before)",
+    )
 
 
 class SearchRoomSerializer(serializers.Serializer):
@@ -147,6 +153,10 @@ class SearchResultSerializer(MessageSerializer):
 class SearchPageSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
     has_more = serializers.BooleanField()
+    next_before = serializers.IntegerField(
+        allow_null=True,
+        help_text="newest first: pass as before for the next page (null: no more, or relevance)",
+    )
 
 
 class UnreadSerializer(serializers.Serializer):

@@ -43,6 +43,9 @@ def test_search_pages_and_orders(auth_api, ann, room):
     rest = client.get(URL, {"q": "paged", "limit": 2, "offset": 2}).json()
     assert [r["id"] for r in rest["results"]] == [ids[0]] and not rest["has_more"]
     assert client.get(URL, {"q": "paged", "order": "relevant"}).status_code == 200
+    assert first["next_before"] == ids[1] and rest["next_before"] is None
+    older = client.get(URL, {"q": "paged", "limit": 2, "before": first["next_before"]}).json()
+    assert [r["id"] for r in older["results"]] == [ids[0]] and not older["has_more"]
 
 
 @pytest.mark.parametrize(
@@ -56,6 +59,9 @@ def test_search_pages_and_orders(auth_api, ann, room):
         ({"q": "a", "order": "random"}, "order", "not a valid choice"),
         ({"q": "a", "limit": "0"}, "limit", ""),
         ({"q": "a", "offset": "-1"}, "offset", ""),
+        ({"q": "a", "before": "0"}, "before", ""),
+        ({"q": "a", "before": "x"}, "before", ""),
+        ({"q": "a", "order": "relevant", "before": "5"}, "before", "most relevant pages by offset"),
     ],
 )
 def test_bad_queries_answer_400_with_the_reason(auth_api, ann, params, field, message):

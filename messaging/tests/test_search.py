@@ -292,6 +292,29 @@ def test_pages(alice, general):
     assert [m["id"] for m in last.results] == [ids[0]] and not last.has_more
 
 
+def test_newest_first_pages_by_keyset(alice, general):
+    ids = [say(alice, general, f"paged {i}") for i in range(5)]
+    say(alice, general, "unrelated words")
+    seen, before = [], None
+    while True:
+        page = messages_search(user=alice, text="paged ", limit=2, before=before)
+        seen += [m["id"] for m in page.results]
+        if not page.has_more:
+            assert page.next_before is None
+            break
+        assert page.next_before == page.results[-1]["id"]
+        before = page.next_before
+    assert seen == ids[::-1]
+
+
+def test_relevance_does_not_page_by_keyset(alice, general):
+    say(alice, general, "paged")
+    assert messages_search(user=alice, text="paged", order="relevant", limit=1).next_before is None
+    with pytest.raises(InvalidSearch) as refused:
+        messages_search(user=alice, text="paged", order="relevant", before=10)
+    assert refused.value.field == "before"
+
+
 def test_results_carry_room_and_highlight(alice, general):
     say(alice, general, "the <script> deploy")
     (result,) = messages_search(user=alice, text="deploy ").results

@@ -2,6 +2,7 @@
 
 import pytest
 
+from messaging.models import Message
 from messaging.services import message_send
 from rooms import services as rooms
 
@@ -66,6 +67,13 @@ def test_the_page_shows_results_with_the_order_toggle_and_more(client, uma, ops)
     assert "offset=20" in html
     rest = client.get("/search/", {"q": "report", "offset": "20"}).content.decode()
     assert rest.count('class="search-hit"') == 1 and "offset=40" not in rest
+    newest = client.get("/search/", {"q": "report"}).content.decode()
+    twentieth = Message.objects.filter(body="report 1").get().id  # newest first: 20 … 1, then 0
+    assert f"before={twentieth}" in newest and "offset=" not in newest
+    oldest = client.get("/search/", {"q": "report", "before": str(twentieth)}).content.decode()
+    first = Message.objects.get(body="report 0").id
+    assert oldest.count('class="search-hit"') == 1 and f'data-message-id="{first}"' in oldest
+    assert "before=" not in oldest
 
 
 def test_every_chat_page_has_the_search_box(client, uma, ops):
