@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from messaging import batching, changes, reads, selectors, services
+from messaging import batching, changes, reads, search_selectors, selectors, services
 from messaging.exceptions import InvalidMessage, InvalidReadPointer, InvalidReply, MessageNotFound
 from messaging.serialization import message_payload
 from messaging.serializers import (
@@ -135,7 +135,9 @@ class MessageSearchView(APIView):
         under ``q``; a room you are not in is refused exactly as one that does not exist."""
         query = SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = selectors.messages_search(user=request.user, text=query.validated_data["q"], **_page(query))
+        page = search_selectors.messages_search(
+            user=request.user, text=query.validated_data["q"], **_page(query)
+        )
         return Response({"results": page.results, "has_more": page.has_more, "next_before": page.next_before})
 
 

@@ -6,7 +6,7 @@
 Words are ANDed and stemmed; ``OR`` between two terms makes them alternatives; ``-term``
 excludes; the last word is also matched as a prefix while the query does not end in a space
 (results as you type). Parsing is pure; operator values naming users and rooms are resolved
-by ``messaging.selectors.messages_search``. Words are reduced to letters and digits before they
+by ``messaging.search_selectors.messages_search``. Words are reduced to letters and digits before they
 reach either engine, so no input can be read as engine syntax.
 
 PostgreSQL matches a stored ``to_tsvector(SEARCH_LANGUAGE, body)`` column (GIN-indexed, migration

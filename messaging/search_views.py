@@ -1,4 +1,4 @@
-"""The search box: messages (``messaging.selectors.messages_search``), people and public rooms.
+"""The search box: messages (``messaging.search_selectors.messages_search``), people and public rooms.
 
 As you type, htmx asks for ``/search/`` and swaps in the results partial; Enter (or a page
 load) shows the same results as a page. Thin over the selectors.
@@ -15,7 +15,7 @@ from accounts.selectors import people_find
 from chatsite.validation import InvalidNumber, parse_optional_id
 from messaging.exceptions import InvalidSearch
 from messaging.search import QUERY_MAX_LENGTH
-from messaging.selectors import SEARCH_OFFSET_MAX, SEARCH_ORDERS, messages_search
+from messaging.search_selectors import SEARCH_OFFSET_MAX, SEARCH_ORDERS, messages_search
 from rooms.selectors import public_rooms, room_ids_for_user
 from rooms.views import render_chat
 

@@ -13,7 +13,7 @@ from rest_framework import serializers
 from chatsite.api_fields import IdField
 from chatsite.validation import ID_MAX
 from messaging.search import QUERY_MAX_LENGTH
-from messaging.selectors import SEARCH_OFFSET_MAX, SEARCH_ORDERS, SEARCH_PAGE_MAX
+from messaging.search_selectors import SEARCH_OFFSET_MAX, SEARCH_ORDERS, SEARCH_PAGE_MAX
 from messaging.services import CLIENT_ID_MAX
 
 

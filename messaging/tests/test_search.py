@@ -8,7 +8,7 @@ from django.db import connection
 from messaging import changes, search, seeding
 from messaging.exceptions import InvalidSearch
 from messaging.models import Message
-from messaging.selectors import messages_search
+from messaging.search_selectors import messages_search
 from messaging.services import message_send
 from rooms import services as rooms
 from rooms.models import Membership
@@ -277,7 +277,7 @@ def test_relevance_orders_by_rank_then_newest(alice, general):
 
 
 def test_relevance_ranks_the_newest_matches(alice, general, monkeypatch):
-    monkeypatch.setattr("messaging.selectors.RANK_WINDOW", 2)
+    monkeypatch.setattr("messaging.search_selectors.RANK_WINDOW", 2)
     best_but_old = say(alice, general, "cache cache cache")
     newer = [say(alice, general, "cache " + "padding words " * 20) for _ in range(2)]
     assert found(alice, "cache ", order="relevant") == newer[::-1]
