@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import awareness
+
 PARLEY = "parley-uvicorn"  # the production shape (make serve)
 LABELS = {
     "parley-uvicorn": "Parley, uvicorn ×2 (`--ws websockets-sansio`)",
@@ -101,6 +103,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             f"WebSocket {_fmt(send['ws']['p99_ms'], ' ms')}; REST response p99 {_fmt(send['rest']['p99_ms'], ' ms')}",
             send["ws"]["p99_ms"] is not None and send["ws"]["p99_ms"] <= 50,
         ))  # fmt: skip
+    out += awareness.targets(results)
     hist = results.get("history")
     if hist:
         worst = max(hist[k]["p99_ms"] for k in ("page_1", "middle", "deepest"))
@@ -237,6 +240,7 @@ def render(results: dict[str, Any]) -> str:
     squeeze = results.get("deflate")
     if squeeze:
         lines += _deflate_section(squeeze)
+    lines += awareness.awareness_section(results)
 
     conn = results.get("connections")
     if conn:
@@ -258,6 +262,7 @@ def render(results: dict[str, Any]) -> str:
                 f" {_fmt(d['idle_cpu_pct'], ' %')} |"
             )
         lines.append("")
+    lines += awareness.churn_section(results)
 
     send = results.get("send_path")
     if send:

@@ -22,12 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import deflate, infra, rich, scenarios, wsclient
+from bench import awareness, deflate, infra, rich, scenarios, wsclient
 from bench.scenarios import Account
 from bench.stats import latency_summary
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ("fanout", "rich", "deflate", "connections", "send_path", "history", "search")
+SCENARIOS = (
+    "fanout", "rich", "awareness", "deflate", "connections", "churn", "send_path", "history", "search",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Config:
     reactions_per_s: float = 20.0
     editors: int = 5
     edits_per_s: float = 5.0
+    typists: int = 20
+    churn_sockets: int = 5000
+    churn_rate: float = 100.0
+    churn_duration: float = 10.0
     deflate_offered: bool = True  # the client offers permessage-deflate, as browsers do
     deflate_sockets: int = 2000  # held per WS_DEFLATE setting to measure memory per socket
     connections: int = 20_000
@@ -62,7 +68,7 @@ class Config:
 
 
 QUICK = Config(
-    members=60, senders=5, rates=(10, 40), deflate_sockets=300, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
+    members=60, senders=5, rates=(10, 40), deflate_sockets=300, typists=5, churn_sockets=300, churn_rate=40, churn_duration=3, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
     history_messages=20_000, history_requests=50, search_requests=30, db_name="parley_bench_quick",
     history_db="parley_bench_quick_history",
 )  # fmt: skip
@@ -146,6 +152,37 @@ class Bench:
                 server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
                 senders=c.senders, rate=c.rich_rate, reactors=c.reactors, reactions_per_s=c.reactions_per_s,
                 editors=c.editors, edits_per_s=c.edits_per_s, duration=c.duration, drain=c.drain + 4,
+            )  # fmt: skip
+            log(f"  {out}")
+            return out
+        finally:
+            server.stop()
+
+    async def awareness(self) -> dict[str, Any]:
+        c = self.config
+        server = self.start(infra.SERVERS[0])
+        try:
+            accounts = await self.parley_accounts(server, c.members)
+            log(f"awareness: {c.rich_rate} msg/s, every page reporting reads, {c.typists} typists,"
+                f" {c.members} members")  # fmt: skip
+            out = await awareness.awareness(
+                server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
+                senders=c.senders, rate=c.rich_rate, typists=c.typists, duration=c.duration, drain=c.drain + 4,
+            )  # fmt: skip
+            log(f"  {out}")
+            return out
+        finally:
+            server.stop()
+
+    async def churn(self) -> dict[str, Any]:
+        c = self.config
+        server = self.start(infra.SERVERS[0])
+        try:
+            accounts = await self.parley_accounts(server, c.members)
+            log(f"churn: {c.churn_sockets} sockets, {c.churn_rate}/s connecting and disconnecting")
+            out = await awareness.churn(
+                server, accounts=accounts, sockets=c.churn_sockets, rate=c.churn_rate,
+                duration=c.churn_duration, offline_within=5.0,
             )  # fmt: skip
             log(f"  {out}")
             return out
