@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,53 +141,51 @@ class Bench:
             out["persisted_check"] = {"sent_to_parley": sent, "persisted": persisted}
         return out
 
-    async def rich(self) -> dict[str, Any]:
-        c = self.config
+    async def _on_parley(
+        self, what: str, scenario: Callable[[infra.Server, list[Account]], Awaitable[Any]]
+    ) -> Any:
+        """Run one scenario against a fresh Parley (uvicorn) with the fan-out room's members."""
         server = self.start(infra.SERVERS[0])
         try:
-            accounts = await self.parley_accounts(server, c.members)
-            log(f"rich traffic: {c.rich_rate} msg/s, {c.reactions_per_s} reactions/s by {c.reactors},"
-                f" {c.edits_per_s} edits/s by {c.editors}, {c.members} members")  # fmt: skip
-            out = await rich.rich(
+            accounts = await self.parley_accounts(server, self.config.members)
+            log(what)
+            out = await scenario(server, accounts)
+            log(f"  {out}")
+            return out
+        finally:
+            server.stop()
+
+    async def rich(self) -> dict[str, Any]:
+        c = self.config
+        return await self._on_parley(
+            f"rich traffic: {c.rich_rate} msg/s, {c.reactions_per_s} reactions/s by {c.reactors},"
+            f" {c.edits_per_s} edits/s by {c.editors}, {c.members} members",
+            lambda server, accounts: rich.rich(
                 server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
                 senders=c.senders, rate=c.rich_rate, reactors=c.reactors, reactions_per_s=c.reactions_per_s,
                 editors=c.editors, edits_per_s=c.edits_per_s, duration=c.duration, drain=c.drain + 4,
-            )  # fmt: skip
-            log(f"  {out}")
-            return out
-        finally:
-            server.stop()
+            ),
+        )  # fmt: skip
 
     async def awareness(self) -> dict[str, Any]:
         c = self.config
-        server = self.start(infra.SERVERS[0])
-        try:
-            accounts = await self.parley_accounts(server, c.members)
-            log(f"awareness: {c.rich_rate} msg/s, every page reporting reads, {c.typists} typists,"
-                f" {c.members} members")  # fmt: skip
-            out = await awareness.awareness(
+        return await self._on_parley(
+            f"awareness: {c.rich_rate} msg/s, every page reporting reads, {c.typists} typists, {c.members} members",
+            lambda server, accounts: awareness.awareness(
                 server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
                 senders=c.senders, rate=c.rich_rate, typists=c.typists, duration=c.duration, drain=c.drain + 4,
-            )  # fmt: skip
-            log(f"  {out}")
-            return out
-        finally:
-            server.stop()
+            ),
+        )  # fmt: skip
 
     async def churn(self) -> dict[str, Any]:
         c = self.config
-        server = self.start(infra.SERVERS[0])
-        try:
-            accounts = await self.parley_accounts(server, c.members)
-            log(f"churn: {c.churn_sockets} sockets, {c.churn_rate}/s connecting and disconnecting")
-            out = await awareness.churn(
+        return await self._on_parley(
+            f"churn: {c.churn_sockets} sockets, {c.churn_rate}/s connecting and disconnecting",
+            lambda server, accounts: awareness.churn(
                 server, accounts=accounts, sockets=c.churn_sockets, rate=c.churn_rate,
                 duration=c.churn_duration, offline_within=5.0,
-            )  # fmt: skip
-            log(f"  {out}")
-            return out
-        finally:
-            server.stop()
+            ),
+        )  # fmt: skip
 
     async def deflate(self) -> dict[str, Any]:
         c = self.config
