@@ -37,6 +37,7 @@ run: $(VENV)/.deps-run
 ## test: the whole suite on SQLite + in-memory layer, then on PostgreSQL + Redis
 test: $(VENV)/.deps-dev node_modules/.installed
 	scripts/ensure-chromium.sh
+	scripts/ensure-nginx.sh
 	scripts/run-tests.sh
 
 ## serve: production shape, $(WORKERS) uvicorn workers on one port (needs DATABASE_URL, REDIS_URL)

@@ -1,0 +1,247 @@
+"""The production shape, exercised: Debian's nginx with the repo's deploy/nginx.conf (rendered as
+docker-compose.yml renders it) in front of two app processes (``python -m chatsite.serve``,
+DEBUG off, collected static files) on PostgreSQL and Redis. Every request goes through nginx."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import websockets
+
+from conftest import ARTIFACTS, ROOT, ServerProcess, free_port, launch_server, server_env, wait_for_port
+
+pytestmark = [pytest.mark.services, pytest.mark.server]
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+TEMPLATE = ROOT / "deploy" / "nginx.conf"
+PASSWORD = "Deploy-Pass-42!x"
+_VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def render_nginx_conf(values: dict[str, str]) -> str:
+    """deploy/nginx.conf with its ``${NAME}``s filled in, as compose's envsubst does; every name
+    the file uses must be given (envsubst would leave it empty, and nginx would fail)."""
+    text = TEMPLATE.read_text()
+    missing = set(_VARIABLE.findall(text)) - set(values)
+    if missing:
+        raise KeyError(f"deploy/nginx.conf needs {sorted(missing)}")
+    return _VARIABLE.sub(lambda m: values[m.group(1)], text)
+
+
+@pytest.fixture(scope="module")
+def static_root() -> Iterator[Path]:
+    """What `manage.py collectstatic` writes with DEBUG off (hashed names, a manifest, .gz files)."""
+    # Not under pytest's private tmp: nginx's workers run as an unprivileged user and must read it.
+    root = ARTIFACTS / f"static-{os.getpid()}"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(mode=0o755)
+    env = server_env() | {"DEBUG": "false", "SECRET_KEY": "collectstatic-only", "STATIC_ROOT": str(root)}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Deployment:
+    url: str
+    ws_url: str
+    apps: list[ServerProcess]
+    nginx: subprocess.Popen
+
+
+@pytest.fixture
+def deployment(transactional_db, static_root, tmp_path) -> Iterator[Deployment]:
+    if not Path(NGINX).exists():
+        missing = "nginx is not installed (scripts/ensure-nginx.sh installs Debian's)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": "deployment-test-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "TRUSTED_PROXIES": "127.0.0.1",
+        "STATIC_ROOT": str(static_root),
+        "SEND_RATE_LIMIT": "1000",
+    }
+    apps: list[ServerProcess] = []
+    nginx = None
+    try:
+        apps = [launch_server(extra_env=env), launch_server(extra_env=env)]
+        port = free_port()
+        runtime = tmp_path / "nginx"
+        runtime.mkdir()
+        conf = runtime / "nginx.conf"
+        conf.write_text(
+            render_nginx_conf({
+                "NGINX_LISTEN": f"127.0.0.1:{port}",
+                "NGINX_WORKERS": "1",
+                "NGINX_RUNTIME": str(runtime),
+                "PARLEY_APP_1": f"127.0.0.1:{apps[0].port}",
+                "PARLEY_APP_2": f"127.0.0.1:{apps[1].port}",
+                "PARLEY_STATIC_ROOT": str(static_root),
+            })
+        )  # fmt: skip
+        log = (ARTIFACTS / f"nginx-{port}.log").open("wb")
+        nginx = subprocess.Popen(
+            [NGINX, "-c", str(conf), "-p", str(runtime), "-g", "daemon off;"], stdout=log, stderr=log
+        )
+        wait_for_port(port, nginx)
+        yield Deployment(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", apps, nginx)
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+        for app in apps:
+            app.stop()
+
+
+def request(
+    deployment: Deployment, method: str, path: str, body: object = None, token: str | None = None,
+    headers: dict[str, str] | None = None, raw: bytes | None = None,
+) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(deployment.url + path, data=data, method=method, headers=headers or {})
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def api(
+    deployment: Deployment, method: str, path: str, body: object = None, token: str | None = None
+) -> dict:
+    status, _, content = request(deployment, method, path, body, token)
+    assert status < 300, (method, path, status, content[:300])
+    return json.loads(content) if content else {}
+
+
+def account(deployment: Deployment, username: str) -> str:
+    api(deployment, "POST", "/api/auth/register/", {"username": username, "password": PASSWORD})
+    return api(deployment, "POST", "/api/auth/token/", {"username": username, "password": PASSWORD})["access"]
+
+
+def test_static_files_come_from_nginx_compressed_and_cached(deployment, static_root):
+    css = next(
+        p for p in sorted((static_root / "css").glob("*.css")) if re.search(r"\.[0-9a-f]{12}\.css$", p.name)
+    )
+    status, headers, body = request(
+        deployment, "GET", f"/static/css/{css.name}", headers={"Accept-Encoding": "gzip"}
+    )
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body) == css.read_bytes()
+    assert "max-age=2592000" in headers["Cache-Control"] and headers["X-Content-Type-Options"] == "nosniff"
+    assert request(deployment, "GET", "/static/css/missing.css")[0] == 404
+
+
+def test_health_checks_and_the_upload_limit_answer_through_nginx(deployment):
+    assert request(deployment, "GET", "/healthz")[:1] == (200,)
+    status, _, body = request(deployment, "GET", "/readyz")
+    assert status == 200 and json.loads(body) == {"ready": True, "database": "ok", "redis": "ok"}
+    # Refused by nginx before any app process reads it.
+    status, _, body = request(deployment, "POST", "/api/auth/token/", raw=b"x" * (27 * 2**20))
+    assert status == 413 and b"nginx" in body
+
+
+def _ticket(deployment: Deployment, token: str) -> str:
+    return api(deployment, "POST", "/api/auth/ws-ticket/", token=token)["ticket"]
+
+
+async def _socket(deployment: Deployment, token: str, since: int | None = None, ticket: str | None = None):
+    ticket = ticket or _ticket(deployment, token)
+    query = f"?ticket={ticket}" + (f"&since={since}" if since is not None else "")
+    ws = await websockets.connect(f"{deployment.ws_url}/ws/{query}", open_timeout=10)
+    hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert hello["type"] == "hello"
+    return ws
+
+
+async def _next(ws, kind: str, wait: float = 10) -> dict:
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), wait))
+        if frame["type"] == kind:
+            return frame
+
+
+def test_two_people_chat_across_both_processes_and_survive_one_dying(deployment):
+    ann, ben = account(deployment, "ann"), account(deployment, "ben")
+    room = api(deployment, "POST", "/api/rooms/", {"name": "Deploy"}, token=ann)
+    api(deployment, "POST", f"/api/rooms/{room['id']}/join/", token=ben)
+
+    async def scenario() -> None:
+        writer = await _socket(deployment, ann)
+        # nginx takes turns between the two processes, request by request: of four sockets opened
+        # one after the other (their tickets fetched first), two are on each.
+        tickets = [_ticket(deployment, ben) for _ in range(4)]
+        readers = [await _socket(deployment, ben, ticket=ticket) for ticket in tickets]
+
+        async def send(body: str) -> None:
+            frame = {"type": "message.send", "room": room["id"], "body": body, "client_id": body}
+            await writer.send(json.dumps(frame))
+            await _next(writer, "message.ack")
+
+        await send("before")
+        seqs = set()
+        for reader in readers:
+            frame = await _next(reader, "message.new")
+            assert frame["message"]["body"] == "before"
+            seqs.add(frame["seq"])
+        (seq,) = seqs
+
+        deployment.apps[0].kill()  # one app process dies without a word
+        await asyncio.sleep(0.5)
+        dropped = [r for r in readers if r.state is not websockets.protocol.State.OPEN or await _closed(r)]
+        survivors = [r for r in readers if r not in dropped]
+        assert dropped and survivors, "the sockets were not spread over both processes"
+        if writer in dropped or await _closed(writer):
+            writer = await _socket(deployment, ann)  # through nginx, to the live process
+        for body in ("during-1", "during-2"):
+            await send(body)
+        for reader in survivors:
+            assert [(await _next(reader, "message.new"))["message"]["body"] for _ in range(2)] == [
+                "during-1",
+                "during-2",
+            ]
+        # Each dropped page reconnects through nginx (the dead process is skipped) and catches up.
+        for _ in dropped:
+            back = await _socket(deployment, ben, since=seq)
+            assert [(await _next(back, "message.new"))["message"]["body"] for _ in range(2)] == [
+                "during-1",
+                "during-2",
+            ]
+            await back.close()
+        for ws in [writer, *survivors]:
+            await ws.close()
+
+    asyncio.run(scenario())
+
+
+async def _closed(ws) -> bool:
+    """Whether the socket was closed by the other side (answering a ping tells)."""
+    try:
+        await asyncio.wait_for(await ws.ping(), 3)
+        return False
+    except (TimeoutError, websockets.ConnectionClosed):
+        return True
