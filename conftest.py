@@ -230,10 +230,12 @@ class ServerProcess:
                 self.kill()
 
 
-def launch_server(server: str = "uvicorn", extra_env: dict[str, str] | None = None) -> ServerProcess:
-    """One real server process on a free port, serving this test run's database; the caller stops
-    it. Tests use the ``start_server`` fixture; this is for fixtures of a wider scope."""
-    port = free_port()
+def launch_server(
+    server: str = "uvicorn", extra_env: dict[str, str] | None = None, port: int | None = None
+) -> ServerProcess:
+    """One real server process on a free port (or ``port``), serving this test run's database; the
+    caller stops it. Tests use the ``start_server`` fixture; this is for fixtures of a wider scope."""
+    port = port or free_port()
     log = ARTIFACTS / f"server-{port}.log"
     env = server_env() | (extra_env or {})
     if server == "daphne":
