@@ -79,6 +79,7 @@ def deployment(transactional_db, static_root, tmp_path) -> Iterator[Deployment]:
         "TRUSTED_PROXIES": "127.0.0.1",
         "STATIC_ROOT": str(static_root),
         "SEND_RATE_LIMIT": "1000",
+        "LOGIN_THROTTLE_IP_ATTEMPTS": "5",
     }
     apps: list[ServerProcess] = []
     nginx = None

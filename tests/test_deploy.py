@@ -76,6 +76,20 @@ def _ticket(deployment: Deployment, token: str) -> str:
     return api(deployment, "POST", "/api/auth/ws-ticket/", token=token)["ticket"]
 
 
+def test_a_client_cannot_choose_its_address_through_nginx(deployment):
+    """nginx replaces X-Forwarded-For with the address it saw; the app believes it from nginx only.
+    Log-in failures from one client count against that one address, whatever header it sends
+    (LOGIN_THROTTLE_IP_ATTEMPTS is 5 here)."""
+    statuses = [
+        request(
+            deployment, "POST", "/api/auth/token/", {"username": f"nobody{i}", "password": "wrong"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Real-IP": f"203.0.113.{i}"},
+        )[0]
+        for i in range(6)
+    ]  # fmt: skip
+    assert statuses == [401] * 5 + [429]
+
+
 async def _socket(deployment: Deployment, token: str, since: int | None = None, ticket: str | None = None):
     ticket = ticket or _ticket(deployment, token)
     query = f"?ticket={ticket}" + (f"&since={since}" if since is not None else "")
