@@ -19,6 +19,11 @@ class RegistrationThrottled(RateLimited):
     default_detail = "Too many registrations from this address. Try again later."
 
 
+class PasswordResetThrottled(RateLimited):
+    code = "password_reset_throttled"
+    default_detail = "Too many password-reset requests from this address. Try again later."
+
+
 class TicketsThrottled(RateLimited):
     code = "tickets_throttled"
     default_detail = "Too many WebSocket tickets requested. Try again later."

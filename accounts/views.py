@@ -8,13 +8,13 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttling
-from accounts.exceptions import LoginThrottled
+from accounts.exceptions import LoginThrottled, PasswordResetThrottled
 from accounts.forms import LoginForm, PasswordChangeForm, ProfileForm
 from accounts.models import User
 from chatsite.exceptions import DomainError
@@ -133,12 +133,27 @@ class ResetSetPasswordForm(SetPasswordForm):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Ask for a reset link. Known or unknown address, the answer is the same page."""
+    """Ask for a reset link. Known or unknown address, the answer is the same page; requests are
+    throttled per client address (429) and per address asked about (the same page, no email)."""
 
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("password-reset-done")
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        try:
+            allowed = throttling.password_reset_take(
+                ip=throttling.client_ip(self.request), email=form.cleaned_data["email"]
+            )
+        except PasswordResetThrottled as exc:
+            form.add_error(None, exc.detail)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        if not allowed:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

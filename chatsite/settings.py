@@ -211,6 +211,11 @@ LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
 # Registrations per client IP, and WebSocket tickets per user, per sliding window.
 REGISTER_RATE_LIMIT = env_int("REGISTER_RATE_LIMIT", 10)
 REGISTER_RATE_WINDOW = env_int("REGISTER_RATE_WINDOW", 3600)
+# Password-reset requests per client IP, and per email address asked about (known or not, so
+# the answer tells nothing), per sliding window.
+PASSWORD_RESET_IP_LIMIT = env_int("PASSWORD_RESET_IP_LIMIT", 10)
+PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3)
+PASSWORD_RESET_WINDOW = env_int("PASSWORD_RESET_WINDOW", 3600)
 WS_TICKET_RATE_LIMIT = env_int("WS_TICKET_RATE_LIMIT", 30)
 WS_TICKET_RATE_WINDOW = env_int("WS_TICKET_RATE_WINDOW", 60)
 # Lifetime of a single-use WebSocket ticket.
@@ -252,6 +257,9 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Every token carries a digest of the password hash it was issued under; a password change
+    # or reset makes the access tokens already out there fail at once, not when they expire.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",

@@ -219,3 +219,23 @@ def test_password_change_with_a_wrong_old_password_is_refused(auth_api, make_use
     assert "old_password" in response.json()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def test_access_tokens_issued_before_a_password_change_are_refused_at_once(api, make_user):
+    make_user("ann")
+    before = login_tokens(api, "ann")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {before['access']}")
+    assert api.get("/api/auth/me/").status_code == 200
+    changed = api.post(
+        "/api/auth/password/", {"old_password": PASSWORD, "new_password": "Another-Horse-43!"}, format="json"
+    )
+    assert changed.status_code == 200
+    # Still well within its 15 minutes, but issued under the old password.
+    refused = api.get("/api/auth/me/")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "password_changed"
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {changed.json()['access']}")
+    assert api.get("/api/auth/me/").status_code == 200
+    refreshed = api.post("/api/auth/token/refresh/", {"refresh": changed.json()["refresh"]}, format="json")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    assert api.get("/api/auth/me/").status_code == 200
