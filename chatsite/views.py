@@ -1,10 +1,26 @@
-"""The site's own pages that belong to no app: the API's front door and the last-resort 404."""
+"""The site's own pages that belong to no app: the API's front door, its Redoc bundle and the
+last-resort 404."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import NoReturn
 
-from django.http import Http404, HttpRequest, JsonResponse
+import drf_spectacular_sidecar
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
+from drf_spectacular.views import SpectacularRedocView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chatsite.middleware import content_security_policy
+
+REDOC_BUNDLE = Path(drf_spectacular_sidecar.__file__).parent / "static/drf_spectacular_sidecar/redoc/bundles"
+# The one outside asset the Redoc bundle still fetches: its "API docs by Redocly" logo, from a
+# CDN. With no source the image reports an error, and Redoc then leaves it out.
+REDOC_OUTSIDE_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
 def api_root(request: HttpRequest) -> JsonResponse:
@@ -23,3 +39,30 @@ def page_not_found(request: HttpRequest) -> NoReturn:
     """Any other path ending in "/": the site's 404 page (chatsite.middleware.NotFoundPageMiddleware
     renders it, in DEBUG too). Only such paths, so APPEND_SLASH still redirects "/rooms/new"."""
     raise Http404()
+
+
+@lru_cache(maxsize=1)
+def _redoc_script() -> bytes:
+    script = (REDOC_BUNDLE / "redoc.standalone.js").read_text(encoding="utf-8")
+    return script.replace(REDOC_OUTSIDE_LOGO, "").encode()
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def redoc_script(request: HttpRequest) -> HttpResponse:
+    """The vendored Redoc bundle (drf-spectacular-sidecar) without its one outside asset, so the
+    API docs load nothing from outside this site."""
+    return HttpResponse(_redoc_script(), content_type="text/javascript; charset=utf-8")
+
+
+class RedocView(SpectacularRedocView):
+    """Redoc (templates/api/redoc.html). Its search index is built in a Web Worker that the
+    bundle makes from a blob: of its own code, which the site's policy (workers fall back to
+    ``script-src 'self'``) would refuse; this page alone also allows such workers."""
+
+    template_name = "api/redoc.html"
+
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = content_security_policy(request) + "; worker-src 'self' blob:"
+        return response
