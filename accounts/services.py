@@ -20,6 +20,7 @@ from accounts.models import User, WsTicket, username_validator
 from chatsite.exceptions import DomainError
 from chatsite.realtime import broadcasts
 from chatsite.realtime.models import Event
+from chatsite.realtime.redaction import events_forget_user
 from chatsite.validation import clean_text
 
 DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
@@ -225,11 +226,13 @@ def user_delete(*, user: User) -> None:
     Messages stay, with no sender: every page shows them as from a "deleted user". Reactions,
     memberships, tickets go with the account; its refresh tokens are blacklisted first (their
     rows outlive it) and its sockets close after commit. Events the account was the subject of
-    stay in the log with no subject, so the log keeps every ``seq``. Leaving rooms (member
+    stay in the log with no subject, so the log keeps every ``seq``; no stored payload names it
+    any more (it is a "deleted user" in catch-up too: ``events_forget_user``). Leaving rooms (member
     events, ownership) is the rooms app's part: ``rooms.services.account_delete``.
     """
     user_ids = [user.pk]
     _credentials_revoke(user_ids=user_ids)
+    events_forget_user(user_id=user.pk, names=[user.username, user.display_name])
     Event.objects.filter(subject_id=user.pk).update(subject=None)
     user.delete()
 
