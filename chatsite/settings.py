@@ -350,6 +350,10 @@ ROOM_MENTION_OPEN_MAX = env_int("ROOM_MENTION_OPEN_MAX", 15)
 # Sends allowed per user per window (burst), over every interface.
 SEND_RATE_LIMIT = env_int("SEND_RATE_LIMIT", 20)
 SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
+# The page pings its socket this often, and a ping unanswered this long (the handshake too) means
+# the connection is hung: the page drops it, shows the reconnect banner and reconnects.
+WS_PING_INTERVAL_MS = env_int("WS_PING_INTERVAL_MS", 15000)
+WS_PONG_TIMEOUT_MS = env_int("WS_PONG_TIMEOUT_MS", 10000)
 # Catch-up replays at most this many events; older cursors get {"type": "resync"}.
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.
