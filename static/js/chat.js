@@ -621,7 +621,15 @@
     transmit(clientId);
     lastTypingSent = 0; // the message itself tells the others the typing stopped
     textarea.value = "";
+    fitComposer(textarea);
     textarea.focus();
+  }
+
+  // The composer grows with its draft (CSS max-height caps it; past that it scrolls), so every
+  // line of a short draft stays in view.
+  function fitComposer(textarea) {
+    textarea.style.height = "auto";
+    textarea.style.height = textarea.scrollHeight + (textarea.offsetHeight - textarea.clientHeight) + "px";
   }
 
   if (composer && list) {
@@ -640,6 +648,7 @@
       // Typing is ephemeral: at most one start per TYPING_SEND_MS while there is text; a stop
       // when the composer is emptied (sending stops it on the receivers' side too).
       if (event.target.tagName !== "TEXTAREA") return;
+      fitComposer(event.target);
       var now = Date.now();
       if (!event.target.value.trim()) {
         if (lastTypingSent && send({ type: "typing.stop", room: roomId })) lastTypingSent = 0;
