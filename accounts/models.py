@@ -52,6 +52,11 @@ class User(AbstractUser):
         LIGHT = "light", "Light"
         DARK = "dark", "Dark"
 
+    class Clock(models.TextChoices):
+        AUTO = "auto", "As my browser shows it"
+        H12 = "12", "12-hour (2:05 PM)"
+        H24 = "24", "24-hour (14:05)"
+
     username = models.CharField(
         max_length=32,
         unique=True,
@@ -63,6 +68,9 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=64, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    # An IANA zone ("Europe/Paris") times are shown in; empty: the browser's own.
+    time_zone = models.CharField(max_length=64, blank=True)
+    clock = models.CharField(max_length=4, choices=Clock.choices, default=Clock.AUTO)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ParleyUserManager()

@@ -53,7 +53,17 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "display_name", "email", "theme", "date_joined", "last_seen"]
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "email",
+            "theme",
+            "time_zone",
+            "clock",
+            "date_joined",
+            "last_seen",
+        ]
         read_only_fields = fields
 
 
@@ -69,6 +79,15 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(required=False, allow_blank=True)
     theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+    time_zone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="An IANA time zone (Europe/Paris) times are shown in; empty: the browser's.",
+    )
+    clock = serializers.ChoiceField(
+        choices=User.Clock.choices, required=False, help_text="auto, 12 or 24 (hours)."
+    )
 
 
 class PasswordChangeSerializer(serializers.Serializer):

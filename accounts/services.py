@@ -6,12 +6,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -127,9 +128,32 @@ def clean_display_name(value: object) -> str:
     )
 
 
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA zones a user may choose (those this system's tz database knows)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def clean_time_zone(value: object) -> str:
+    """An IANA zone name, or "" for the browser's own zone."""
+    if value == "":
+        return ""
+    if not isinstance(value, str) or value not in time_zones():
+        raise DomainError(
+            "Choose a time zone from the list (such as Europe/Paris), or none.", field="time_zone"
+        )
+    return value
+
+
 @transaction.atomic
 def user_profile_update(
-    *, user: User, display_name: str | None = None, email: str | None = None, theme: str | None = None
+    *,
+    user: User,
+    display_name: str | None = None,
+    email: str | None = None,
+    theme: str | None = None,
+    time_zone: str | None = None,
+    clock: str | None = None,
 ) -> User:
     """Change what is given of the user's profile; every value is checked before any is stored.
 
@@ -142,14 +166,22 @@ def user_profile_update(
     if email is not None:
         changes["email"] = _clean_email(email)
     if theme is not None:
-        if theme not in User.Theme.values:
-            raise DomainError("Theme must be system, light or dark.", field="theme")
-        changes["theme"] = theme
+        changes["theme"] = _choice(theme, User.Theme, "Theme must be system, light or dark.", "theme")
+    if time_zone is not None:
+        changes["time_zone"] = clean_time_zone(time_zone)
+    if clock is not None:
+        changes["clock"] = _choice(clock, User.Clock, "Clock must be auto, 12 or 24.", "clock")
     for field, value in changes.items():
         setattr(user, field, value)
     if changes:
         user.save(update_fields=[*changes, "updated_at"])
     return user
+
+
+def _choice(value: object, choices: type[models.TextChoices], error: str, field: str) -> str:
+    if value not in choices.values:
+        raise DomainError(error, field=field)
+    return str(value)
 
 
 def _clean_email(value: object) -> str:

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
     "chatsite.middleware.NotFoundPageMiddleware",
+    "chatsite.middleware.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"

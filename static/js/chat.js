@@ -39,20 +39,27 @@
 
   // -- time, day separators, grouping ---------------------------------------------------------
 
-  var timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  var fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
-  var dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+  // Times in the user's chosen zone and clock (profile), else the browser's own. Every time on
+  // the page, rendered with it or pushed live, is formatted here, so they all agree.
+  function timeOptions(options) {
+    if (app.dataset.timeZone) options.timeZone = app.dataset.timeZone;
+    if (app.dataset.clock === "12" || app.dataset.clock === "24") options.hour12 = app.dataset.clock === "12";
+    return options;
+  }
+  var timeFmt = new Intl.DateTimeFormat(undefined, timeOptions({ hour: "numeric", minute: "2-digit" }));
+  var fullFmt = new Intl.DateTimeFormat(undefined, timeOptions({ dateStyle: "full", timeStyle: "medium" }));
+  var dayFmt = new Intl.DateTimeFormat(undefined, timeOptions({ weekday: "long", month: "long", day: "numeric", year: "numeric" }));
+  var dayKeyFmt = new Intl.DateTimeFormat("en-CA", timeOptions({ year: "numeric", month: "2-digit", day: "2-digit" }));
   var GROUP_GAP_MS = 5 * 60 * 1000;
 
   function dayKey(d) {
-    return d.getFullYear() + "-" + d.getMonth() + "-" + d.getDate();
+    return dayKeyFmt.format(d); // the calendar day in the shown zone
   }
 
   function dayLabel(d) {
-    var today = new Date();
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (dayKey(d) === dayKey(today)) return "Today";
-    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
+    var now = new Date();
+    if (dayKey(d) === dayKey(now)) return "Today";
+    if (dayKey(d) === dayKey(new Date(now.getTime() - 24 * 3600 * 1000))) return "Yesterday";
     return dayFmt.format(d);
   }
 
