@@ -50,6 +50,9 @@ class UserSerializer(serializers.ModelSerializer):
 
 class MeSerializer(serializers.ModelSerializer):
     email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
+    avatar = serializers.CharField(
+        source="avatar_url", read_only=True, help_text="The picture's URL (256 px WebP), or empty."
+    )
 
     class Meta:
         model = User
@@ -61,6 +64,7 @@ class MeSerializer(serializers.ModelSerializer):
             "theme",
             "time_zone",
             "clock",
+            "avatar",
             "date_joined",
             "last_seen",
         ]
@@ -87,6 +91,12 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     clock = serializers.ChoiceField(
         choices=User.Clock.choices, required=False, help_text="auto, 12 or 24 (hours)."
+    )
+
+
+class AvatarUploadSerializer(serializers.Serializer):
+    avatar = serializers.FileField(
+        help_text="A JPEG, PNG, GIF or WebP picture of at most 10 MB and 40 megapixels."
     )
 
 

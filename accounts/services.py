@@ -12,10 +12,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.avatars import avatar_image
 from accounts.exceptions import RegistrationError, WrongPassword
 from accounts.models import User, WsTicket, username_validator
 from chatsite.exceptions import DomainError
@@ -176,6 +179,32 @@ def user_profile_update(
     if changes:
         user.save(update_fields=[*changes, "updated_at"])
     return user
+
+
+@transaction.atomic
+def user_avatar_set(*, user: User, upload: object) -> User:
+    """Make ``upload`` the user's picture (``accounts.avatars``: checked, cropped, resized and
+    stripped; InvalidAvatar otherwise, and nothing is stored). The file goes to the default
+    storage (local disk or S3) under a new name; the old one is deleted after commit."""
+    picture = avatar_image(upload)  # type: ignore[arg-type]
+    name = default_storage.save(f"avatars/{user.pk}/{secrets.token_hex(8)}.webp", ContentFile(picture))
+    _avatar_replace(user, name)
+    return user
+
+
+@transaction.atomic
+def user_avatar_clear(*, user: User) -> User:
+    """Back to the default picture (initials on a colour)."""
+    _avatar_replace(user, "")
+    return user
+
+
+def _avatar_replace(user: User, name: str) -> None:
+    old = user.avatar
+    user.avatar = name
+    user.save(update_fields=["avatar", "updated_at"])
+    if old:
+        transaction.on_commit(functools.partial(default_storage.delete, old), robust=True)
 
 
 def _choice(value: object, choices: type[models.TextChoices], error: str, field: str) -> str:

@@ -8,10 +8,11 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import services, throttling
 from accounts.exceptions import LoginThrottled, PasswordResetThrottled
@@ -122,6 +123,40 @@ def password_change(request: HttpRequest) -> HttpResponse:
             return render(request, "accounts/password_change.html", {"changed": True})
     status = 400 if form.errors else 200
     return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def avatar_change(request: HttpRequest) -> HttpResponse:
+    """Upload a new picture (``avatar``) or, with ``remove``, go back to the default."""
+    user: User = request.user
+    if request.POST.get("remove"):
+        services.user_avatar_clear(user=user)
+        return redirect("profile")
+    upload = request.FILES.get("avatar")
+    try:
+        if upload is None:
+            raise DomainError("Choose a picture to upload.", field="avatar")
+        services.user_avatar_set(user=user, upload=upload)
+    except DomainError as exc:
+        fields = ("display_name", "email", "time_zone", "clock")
+        form = ProfileForm(initial={f: getattr(user, f) for f in fields})
+        context = {"form": form, "avatar_error": exc.detail}
+        return render(request, "accounts/profile.html", context, status=400)
+    return redirect("profile")
+
+
+@login_required
+@require_safe
+def avatar(request: HttpRequest, user_id: int, filename: str) -> HttpResponse:
+    """A stored picture, from whichever storage holds it (disk or S3), to logged-in people; its
+    name is new for each upload, so it can be cached for good."""
+    name = f"avatars/{user_id}/{filename}"
+    if not User.objects.filter(pk=user_id, avatar=name).exists():
+        raise Http404()
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
 
 
 class ResetSetPasswordForm(SetPasswordForm):

@@ -6,6 +6,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="user",
+            name="avatar",
+            field=models.CharField(blank=True, editable=False, max_length=200),
+        ),
+        migrations.AddField(
             model_name="user", name="time_zone", field=models.CharField(blank=True, max_length=64)
         ),
         migrations.AddField(
