@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +21,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from accounts import selectors, services, throttling
 from accounts.models import User
 from accounts.serializers import (
+    AvatarUploadSerializer,
     LogoutSerializer,
     MeSerializer,
     MeUpdateSerializer,
@@ -85,6 +87,25 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_profile_update(user=request.user, **data.validated_data)
         return Response(MeSerializer(user).data)
+
+
+class AvatarView(APIView):
+    """The caller's picture: PUT a file (multipart, field ``avatar``) to set it, DELETE to go back to
+    the default (initials on a colour)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": AvatarUploadSerializer}, responses=MeSerializer)
+    def put(self, request: Request) -> Response:
+        data = AvatarUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_avatar_set(user=request.user, upload=data.validated_data["avatar"])
+        return Response(MeSerializer(user).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        services.user_avatar_clear(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PasswordChangeView(APIView):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/token/refresh/", api.RotatingTokenRefreshView.as_view(), name="api-token-refresh"),
     path("auth/logout/", api.LogoutView.as_view(), name="api-logout"),
     path("auth/me/", api.MeView.as_view(), name="api-me"),
+    path("auth/me/avatar/", api.AvatarView.as_view(), name="api-avatar"),
     path("auth/password/", api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/ws-ticket/", api.WsTicketView.as_view(), name="api-ws-ticket"),
     path("users/", api.UserListView.as_view(), name="api-users"),

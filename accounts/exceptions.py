@@ -19,6 +19,11 @@ class RegistrationThrottled(RateLimited):
     default_detail = "Too many registrations from this address. Try again later."
 
 
+class PasswordResetThrottled(RateLimited):
+    code = "password_reset_throttled"
+    default_detail = "Too many password-reset requests from this address. Try again later."
+
+
 class TicketsThrottled(RateLimited):
     code = "tickets_throttled"
     default_detail = "Too many WebSocket tickets requested. Try again later."
@@ -27,3 +32,11 @@ class TicketsThrottled(RateLimited):
 class WrongPassword(DomainError):
     code = "wrong_password"
     default_detail = "That is not your current password."
+
+
+class InvalidAvatar(DomainError):
+    code = "invalid_avatar"
+    default_detail = "That file is not a picture Parley can use."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.default_detail, field="avatar")

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import User
+from accounts.services import time_zones
 
 
 def new_password_field(label: str) -> forms.CharField:
@@ -45,6 +46,15 @@ class ProfileForm(forms.Form):
         help_text="Shown instead of your username. Leave empty to show your username.",
     )
     email = forms.EmailField(required=False, help_text="Used only to reset a forgotten password.")
+    time_zone = forms.ChoiceField(
+        required=False,
+        help_text="Times of messages are shown in this zone. Automatic: your browser's.",
+    )
+    clock = forms.ChoiceField(choices=User.Clock.choices, label="Clock", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [("", "Automatic")] + [(z, z) for z in sorted(time_zones())]
 
 
 class PasswordChangeForm(NewPasswordTwiceForm):

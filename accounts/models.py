@@ -52,6 +52,11 @@ class User(AbstractUser):
         LIGHT = "light", "Light"
         DARK = "dark", "Dark"
 
+    class Clock(models.TextChoices):
+        AUTO = "auto", "As my browser shows it"
+        H12 = "12", "12-hour (2:05 PM)"
+        H24 = "24", "24-hour (14:05)"
+
     username = models.CharField(
         max_length=32,
         unique=True,
@@ -63,6 +68,11 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=64, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    # An IANA zone ("Europe/Paris") times are shown in; empty: the browser's own.
+    time_zone = models.CharField(max_length=64, blank=True)
+    clock = models.CharField(max_length=4, choices=Clock.choices, default=Clock.AUTO)
+    # The stored picture's name in the default storage ("avatars/<id>/<token>.webp"), or "".
+    avatar = models.CharField(max_length=200, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ParleyUserManager()
@@ -75,6 +85,26 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    @property
+    def initials(self) -> str:
+        """Up to two letters for the default picture: of the first two words of the shown name."""
+        words = [
+            w for w in self.shown_name.replace("_", " ").replace(".", " ").replace("-", " ").split() if w
+        ]
+        return "".join(w[0] for w in words[:2]).upper() or "?"
+
+    @property
+    def avatar_colour(self) -> int:
+        """Which of the default pictures' colours (0–7) is this person's, the same everywhere."""
+        return (self.pk or 0) % 8
+
+    @property
+    def avatar_url(self) -> str:
+        """Where the picture is served (through Parley, from any storage), or ""."""
+        if not self.avatar:
+            return ""
+        return f"/{self.avatar}"
 
     def __str__(self) -> str:
         return self.username

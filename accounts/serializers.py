@@ -50,10 +50,24 @@ class UserSerializer(serializers.ModelSerializer):
 
 class MeSerializer(serializers.ModelSerializer):
     email = serializers.CharField(read_only=True, help_text="An email address, or empty.")
+    avatar = serializers.CharField(
+        source="avatar_url", read_only=True, help_text="The picture's URL (256 px WebP), or empty."
+    )
 
     class Meta:
         model = User
-        fields = ["id", "username", "display_name", "email", "theme", "date_joined", "last_seen"]
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "email",
+            "theme",
+            "time_zone",
+            "clock",
+            "avatar",
+            "date_joined",
+            "last_seen",
+        ]
         read_only_fields = fields
 
 
@@ -69,6 +83,21 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(required=False, allow_blank=True)
     theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+    time_zone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="An IANA time zone (Europe/Paris) times are shown in; empty: the browser's.",
+    )
+    clock = serializers.ChoiceField(
+        choices=User.Clock.choices, required=False, help_text="auto, 12 or 24 (hours)."
+    )
+
+
+class AvatarUploadSerializer(serializers.Serializer):
+    avatar = serializers.FileField(
+        help_text="A JPEG, PNG, GIF or WebP picture of at most 10 MB and 40 megapixels."
+    )
 
 
 class PasswordChangeSerializer(serializers.Serializer):

@@ -6,20 +6,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.avatars import avatar_image
 from accounts.exceptions import RegistrationError, WrongPassword
 from accounts.models import User, WsTicket, username_validator
 from chatsite.exceptions import DomainError
 from chatsite.realtime import broadcasts
 from chatsite.realtime.models import Event
+from chatsite.realtime.redaction import events_forget_user
 from chatsite.validation import clean_text
 
 DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
@@ -126,9 +131,32 @@ def clean_display_name(value: object) -> str:
     )
 
 
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA zones a user may choose (those this system's tz database knows)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def clean_time_zone(value: object) -> str:
+    """An IANA zone name, or "" for the browser's own zone."""
+    if value == "":
+        return ""
+    if not isinstance(value, str) or value not in time_zones():
+        raise DomainError(
+            "Choose a time zone from the list (such as Europe/Paris), or none.", field="time_zone"
+        )
+    return value
+
+
 @transaction.atomic
 def user_profile_update(
-    *, user: User, display_name: str | None = None, email: str | None = None, theme: str | None = None
+    *,
+    user: User,
+    display_name: str | None = None,
+    email: str | None = None,
+    theme: str | None = None,
+    time_zone: str | None = None,
+    clock: str | None = None,
 ) -> User:
     """Change what is given of the user's profile; every value is checked before any is stored.
 
@@ -141,14 +169,48 @@ def user_profile_update(
     if email is not None:
         changes["email"] = _clean_email(email)
     if theme is not None:
-        if theme not in User.Theme.values:
-            raise DomainError("Theme must be system, light or dark.", field="theme")
-        changes["theme"] = theme
+        changes["theme"] = _choice(theme, User.Theme, "Theme must be system, light or dark.", "theme")
+    if time_zone is not None:
+        changes["time_zone"] = clean_time_zone(time_zone)
+    if clock is not None:
+        changes["clock"] = _choice(clock, User.Clock, "Clock must be auto, 12 or 24.", "clock")
     for field, value in changes.items():
         setattr(user, field, value)
     if changes:
         user.save(update_fields=[*changes, "updated_at"])
     return user
+
+
+@transaction.atomic
+def user_avatar_set(*, user: User, upload: object) -> User:
+    """Make ``upload`` the user's picture (``accounts.avatars``: checked, cropped, resized and
+    stripped; InvalidAvatar otherwise, and nothing is stored). The file goes to the default
+    storage (local disk or S3) under a new name; the old one is deleted after commit."""
+    picture = avatar_image(upload)  # type: ignore[arg-type]
+    name = default_storage.save(f"avatars/{user.pk}/{secrets.token_hex(8)}.webp", ContentFile(picture))
+    _avatar_replace(user, name)
+    return user
+
+
+@transaction.atomic
+def user_avatar_clear(*, user: User) -> User:
+    """Back to the default picture (initials on a colour)."""
+    _avatar_replace(user, "")
+    return user
+
+
+def _avatar_replace(user: User, name: str) -> None:
+    old = user.avatar
+    user.avatar = name
+    user.save(update_fields=["avatar", "updated_at"])
+    if old:
+        transaction.on_commit(functools.partial(default_storage.delete, old), robust=True)
+
+
+def _choice(value: object, choices: type[models.TextChoices], error: str, field: str) -> str:
+    if value not in choices.values:
+        raise DomainError(error, field=field)
+    return str(value)
 
 
 def _clean_email(value: object) -> str:
@@ -225,11 +287,13 @@ def user_delete(*, user: User) -> None:
     Messages stay, with no sender: every page shows them as from a "deleted user". Reactions,
     memberships, tickets go with the account; its refresh tokens are blacklisted first (their
     rows outlive it) and its sockets close after commit. Events the account was the subject of
-    stay in the log with no subject, so the log keeps every ``seq``. Leaving rooms (member
+    stay in the log with no subject, so the log keeps every ``seq``; no stored payload names it
+    any more (it is a "deleted user" in catch-up too: ``events_forget_user``). Leaving rooms (member
     events, ownership) is the rooms app's part: ``rooms.services.account_delete``.
     """
     user_ids = [user.pk]
     _credentials_revoke(user_ids=user_ids)
+    events_forget_user(user_id=user.pk, names=[user.username, user.display_name])
     Event.objects.filter(subject_id=user.pk).update(subject=None)
     user.delete()
 

@@ -22,6 +22,7 @@ the log-in looks up (``User.canonical_username``), so look-alike spellings share
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from functools import lru_cache
 
@@ -29,7 +30,12 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 
-from accounts.exceptions import LoginThrottled, RegistrationThrottled, TicketsThrottled
+from accounts.exceptions import (
+    LoginThrottled,
+    PasswordResetThrottled,
+    RegistrationThrottled,
+    TicketsThrottled,
+)
 from accounts.models import canonical_username
 from chatsite import ratelimit
 
@@ -136,6 +142,23 @@ def registration_take(*, ip: str) -> None:
     window = settings.REGISTER_RATE_WINDOW
     if not ratelimit.take(f"register:{ip}", limit=settings.REGISTER_RATE_LIMIT, window=window):
         raise RegistrationThrottled(retry_after=window)
+
+
+def password_reset_take(*, ip: str, email: str) -> bool:
+    """Count a password-reset request; say whether a link may be sent to ``email``.
+
+    Past the budget of the client's address this raises PasswordResetThrottled, which tells
+    nothing of the address asked about. Past the budget of the email address asked about (known
+    or not), the answer is False: the caller sends nothing but answers exactly as when it sends,
+    so nobody can flood an inbox, nor learn from a refusal whether an account has that address.
+    """
+    window = settings.PASSWORD_RESET_WINDOW
+    if not ratelimit.take(f"reset:ip:{ip}", limit=settings.PASSWORD_RESET_IP_LIMIT, window=window):
+        raise PasswordResetThrottled(retry_after=window)
+    digest = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    return bool(
+        ratelimit.take(f"reset:email:{digest}", limit=settings.PASSWORD_RESET_EMAIL_LIMIT, window=window)
+    )
 
 
 def ticket_take(*, user_id: int) -> None:

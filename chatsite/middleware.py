@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from django.core.exceptions import DisallowedHost
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.defaults import page_not_found
 
 # No inline scripts anywhere (htmx and our JS are files under /static/). Inline *styles* are
@@ -67,3 +69,23 @@ class NotFoundPageMiddleware:
         if isinstance(exception, Http404) and not request.path.startswith("/api/"):
             return page_not_found(request, exception)
         return None
+
+
+class UserTimeZoneMiddleware:
+    """Dates the server renders (a room's start, the admin) in the logged-in user's chosen zone
+    (``User.time_zone``; without one, the site's). Message times are formatted on the page, in
+    the same zone (static/js/chat.js)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = getattr(getattr(request, "user", None), "time_zone", "")
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(zone)) if zone else timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "chatsite.middleware.ContentSecurityPolicyMiddleware",
     "chatsite.middleware.NotFoundPageMiddleware",
+    "chatsite.middleware.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -211,6 +212,11 @@ LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
 # Registrations per client IP, and WebSocket tickets per user, per sliding window.
 REGISTER_RATE_LIMIT = env_int("REGISTER_RATE_LIMIT", 10)
 REGISTER_RATE_WINDOW = env_int("REGISTER_RATE_WINDOW", 3600)
+# Password-reset requests per client IP, and per email address asked about (known or not, so
+# the answer tells nothing), per sliding window.
+PASSWORD_RESET_IP_LIMIT = env_int("PASSWORD_RESET_IP_LIMIT", 10)
+PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3)
+PASSWORD_RESET_WINDOW = env_int("PASSWORD_RESET_WINDOW", 3600)
 WS_TICKET_RATE_LIMIT = env_int("WS_TICKET_RATE_LIMIT", 30)
 WS_TICKET_RATE_WINDOW = env_int("WS_TICKET_RATE_WINDOW", 60)
 # Lifetime of a single-use WebSocket ticket.
@@ -252,6 +258,9 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Every token carries a digest of the password hash it was issued under; a password change
+    # or reset makes the access tokens already out there fail at once, not when they expire.
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
@@ -344,6 +353,10 @@ ROOM_MENTION_OPEN_MAX = env_int("ROOM_MENTION_OPEN_MAX", 15)
 # Sends allowed per user per window (burst), over every interface.
 SEND_RATE_LIMIT = env_int("SEND_RATE_LIMIT", 20)
 SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
+# The page pings its socket this often, and a ping unanswered this long (the handshake too) means
+# the connection is hung: the page drops it, shows the reconnect banner and reconnects.
+WS_PING_INTERVAL_MS = env_int("WS_PING_INTERVAL_MS", 15000)
+WS_PONG_TIMEOUT_MS = env_int("WS_PONG_TIMEOUT_MS", 10000)
 # Catch-up replays at most this many events; older cursors get {"type": "resync"}.
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.

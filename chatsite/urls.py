@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from chatsite import api_errors, views
 
@@ -21,7 +21,12 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/redoc/redoc.js", views.redoc_script, name="api-redoc-script"),
+    path(
+        "api/redoc/",
+        views.RedocView.as_view(url_name="schema"),
+        name="api-redoc",
+    ),
     # Last of the API: a path no route above matched (a room id that is not a number) answers the
     # documented JSON 404. Only paths ending in "/", so APPEND_SLASH still redirects "/api/rooms".
     re_path(r"^api/.*/$", api_errors.not_found),

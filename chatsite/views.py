@@ -1,20 +1,32 @@
-"""The site's own pages that belong to no app: the API's front door, the health checks and the
-last-resort 404."""
+"""The site's own pages that belong to no app: the API's front door, its Redoc bundle, the health
+checks and the last-resort 404."""
 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
+from pathlib import Path
 from typing import NoReturn
 
+import drf_spectacular_sidecar
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_GET, require_safe
+from drf_spectacular.views import SpectacularRedocView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chatsite.middleware import content_security_policy
 
 logger = logging.getLogger(__name__)
 READY_TIMEOUT = 2.0  # seconds each dependency gets to answer /readyz
+REDOC_BUNDLE = Path(drf_spectacular_sidecar.__file__).parent / "static/drf_spectacular_sidecar/redoc/bundles"
+# The one outside asset the Redoc bundle still fetches: its "API docs by Redocly" logo, from a
+# CDN. With no source the image reports an error, and Redoc then leaves it out.
+REDOC_OUTSIDE_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
 def api_root(request: HttpRequest) -> JsonResponse:
@@ -71,3 +83,30 @@ def readyz(request: HttpRequest) -> JsonResponse:
             checks["redis"] = "unavailable"
     ready = all(state == "ok" for state in checks.values())
     return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
+
+
+@lru_cache(maxsize=1)
+def _redoc_script() -> bytes:
+    script = (REDOC_BUNDLE / "redoc.standalone.js").read_text(encoding="utf-8")
+    return script.replace(REDOC_OUTSIDE_LOGO, "").encode()
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def redoc_script(request: HttpRequest) -> HttpResponse:
+    """The vendored Redoc bundle (drf-spectacular-sidecar) without its one outside asset, so the
+    API docs load nothing from outside this site."""
+    return HttpResponse(_redoc_script(), content_type="text/javascript; charset=utf-8")
+
+
+class RedocView(SpectacularRedocView):
+    """Redoc (templates/api/redoc.html). Its search index is built in a Web Worker that the
+    bundle makes from a blob: of its own code, which the site's policy (workers fall back to
+    ``script-src 'self'``) would refuse; this page alone also allows such workers."""
+
+    template_name = "api/redoc.html"
+
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = content_security_policy(request) + "; worker-src 'self' blob:"
+        return response

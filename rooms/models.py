@@ -33,6 +33,8 @@ class Room(models.Model):
     last_message_id = models.BigIntegerField(default=0, editable=False)
     # New accounts join the site's default rooms (public ones only: set by room_set_default).
     is_default = models.BooleanField(default=False)
+    # A group conversation's members gave it a name: it is called that, not after its people.
+    named = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -50,6 +52,13 @@ class Room(models.Model):
     @property
     def is_direct(self) -> bool:
         return self.kind == self.Kind.DIRECT
+
+    @property
+    def is_group(self) -> bool:
+        """A direct conversation of three or more people (when started), where people can be added,
+        can leave and can name it. A one-to-one's key is its two ids ("3,8"); a group's is its
+        ids when started, and ``group:<id>`` once its people have changed."""
+        return self.is_direct and (self.direct_key or "").count(",") != 1
 
 
 class Membership(models.Model):

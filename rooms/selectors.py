@@ -85,10 +85,10 @@ def room_detail(*, user: User, room_id: int) -> Room:
 
 
 def room_labels(*, rooms: list[Room], user: User) -> dict[int, str]:
-    """What each room is called for ``user``: its name; a DM is named after the *other*
-    participants, by their shown names (display name, else username), in one query for all."""
-    labels = {room.id: room.name for room in rooms if not room.is_direct}
-    direct_ids = [room.id for room in rooms if room.is_direct]
+    """What each room is called for ``user``: its name; a DM (unless its group was given a
+    name) is named after the *other* participants, by their shown names (display name, else username), in one query for all."""
+    labels = {room.id: room.name for room in rooms if not room.is_direct or room.named}
+    direct_ids = [room.id for room in rooms if room.is_direct and not room.named]
     others: dict[int, list[str]] = {room_id: [] for room_id in direct_ids}
     rows = (
         Membership.objects.filter(room_id__in=direct_ids)

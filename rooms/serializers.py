@@ -10,6 +10,10 @@ from rooms.services import DESCRIPTION_MAX, NAME_MAX, TOPIC_MAX
 class RoomSerializer(serializers.ModelSerializer):
     # Every view gives the room its count (selectors annotate it), so it is never missing or null.
     member_count = serializers.IntegerField(read_only=True)
+    is_group = serializers.BooleanField(
+        read_only=True,
+        help_text="A direct conversation people can be added to, leave and name (it started with 3+).",
+    )
 
     class Meta:
         model = Room
@@ -20,6 +24,8 @@ class RoomSerializer(serializers.ModelSerializer):
             "description",
             "topic",
             "kind",
+            "is_group",
+            "named",
             "created_at",
             "last_activity_at",
             "member_count",
@@ -28,7 +34,8 @@ class RoomSerializer(serializers.ModelSerializer):
 
 
 class RoomUpdateSerializer(serializers.Serializer):
-    """Room settings, each optional (PATCH); owners and admins only."""
+    """Room settings, each optional (PATCH); owners and admins only, any member of a group
+    conversation (naming it)."""
 
     name = serializers.CharField(required=False, max_length=NAME_MAX, trim_whitespace=False)
     topic = serializers.CharField(

@@ -91,14 +91,16 @@ def room_join(*, user: User, room_id: int) -> Membership:
 
 @event_writer
 def room_leave(*, user: User, room_id: int) -> Room:
-    """Leave a room (returned). The last owner leaving hands ownership to the longest-standing
-    member."""
+    """Leave a room or a group conversation (returned). The last owner leaving hands ownership to
+    the longest-standing member."""
     membership = membership_get(user=user, room_id=room_id)
     room = membership.room
-    if room.is_direct:
-        raise NotAllowed("Direct conversations cannot be left.")
+    if room.is_direct and not room.is_group:
+        raise NotAllowed("A one-to-one conversation cannot be left.")
     membership.delete()
     _record_gone(room=room, user=user, kind=kinds.MEMBER_LEFT)
+    if room.is_group:
+        _group_people_changed(room)
     if (
         membership.role == Membership.Role.OWNER
         and not room.memberships.filter(role=Membership.Role.OWNER).exists()
@@ -120,15 +122,15 @@ def room_update(
     description: object = None,
 ) -> Room:
     """Change a room's name, topic or description (those given): owners and admins of a public or
-    private room. Every value is checked before any is stored; a real change records
+    private room, any member of a group conversation (whose name then replaces its people's). Every value is checked before any is stored; a real change records
     ``room.updated`` (with the whole settings and who changed them), so members' pages update.
     Room names need not be unique: rooms are told apart by id, and browsing shows each one's
     description and member count."""
     membership = membership_get(user=actor, room_id=room_id)
     room = membership.room
-    if room.is_direct:
-        raise NotAllowed("A direct conversation has no settings.")
-    if not membership.can_manage:
+    if room.is_direct and not room.is_group:
+        raise NotAllowed("A one-to-one conversation has no settings.")
+    if not room.is_group and not membership.can_manage:
         raise NotAllowed("Only owners and admins can change a room's settings.")
     given = {"name": name, "topic": topic, "description": description}
     changes = {
@@ -149,6 +151,9 @@ def room_update(
         return room
     for field, value in changed.items():
         setattr(room, field, value)
+    if room.is_group and "name" in changed:
+        room.named = True
+        changed["named"] = True
     room.save(update_fields=list(changed))
     event_record(
         kinds.ROOM_UPDATED, room_id=room.id, payload={"room": room_settings(room), "by": user_brief(actor)}
@@ -158,11 +163,14 @@ def room_update(
 
 @event_writer
 def member_add(*, actor: User, room_id: int, username: str) -> Membership:
-    """Add a user to a room: any member of a public room, owners/admins of a private one."""
+    """Add a user to a room: any member of a public room or a group conversation, owners/admins of
+    a private one. A one-to-one stays between its two people (start a group instead)."""
     actor_membership = membership_get(user=actor, room_id=room_id)
     room = actor_membership.room
-    if room.is_direct:
-        raise NotAllowed("Members of a direct conversation are fixed; start a new one instead.")
+    if room.is_direct and not room.is_group:
+        raise NotAllowed("A one-to-one conversation stays between the two of you; start a group instead.")
+    if room.is_group and room.memberships.count() >= DIRECT_MAX_PARTICIPANTS:
+        raise NotAllowed(f"A group conversation has at most {DIRECT_MAX_PARTICIPANTS} people.")
     if room.kind == Room.Kind.PRIVATE and not actor_membership.can_manage:
         raise NotAllowed("Only owners and admins can invite to a private room.")
     target = User.objects.filter(username__iexact=(username or "").strip(), is_active=True).first()
@@ -173,7 +181,18 @@ def member_add(*, actor: User, room_id: int, username: str) -> Membership:
     )
     if created:
         _record_joined(membership)
+        if room.is_group:
+            _group_people_changed(room)
     return membership
+
+
+def _group_people_changed(room: Room) -> None:
+    """Once its people change, a group is no longer the conversation of the set it started with:
+    opening a conversation with that set starts a new one, as with any other set."""
+    key = f"group:{room.id}"
+    if room.direct_key != key:
+        room.direct_key = key
+        room.save(update_fields=["direct_key"])
 
 
 @event_writer
@@ -267,11 +286,12 @@ def account_delete(*, user: User, password: str) -> None:
     They first leave each room as ``room_leave`` does (members hear ``member.left``, a last
     owner's rooms pass to an heir), then ``accounts.services.user_delete`` removes the account
     (messages stay, from a "deleted user"; sockets close). Here, not in accounts, because
-    leaving rooms is this app's and accounts sits below it. Direct conversations cannot be left:
-    their membership goes with the account.
+    leaving rooms is this app's and accounts sits below it. It leaves group conversations too;
+    a one-to-one cannot be left: its membership goes with the account.
     """
     password_check(user=user, password=password)
-    shared = Membership.objects.filter(user=user).exclude(room__kind=Room.Kind.DIRECT)
-    for room_id in list(shared.values_list("room_id", flat=True)):
-        room_leave(user=user, room_id=room_id)
+    shared = Membership.objects.filter(user=user).select_related("room")
+    for membership in list(shared):
+        if not membership.room.is_direct or membership.room.is_group:
+            room_leave(user=user, room_id=membership.room_id)
     user_delete(user=user)

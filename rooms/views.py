@@ -123,9 +123,13 @@ def leave(request: HttpRequest, room_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @not_found_as_404
 def room_settings(request: HttpRequest, room_id: int) -> HttpResponse:
-    """Name, topic and description, for owners and admins (others: 403; non-members: 404)."""
+    """Name, topic and description, for owners and admins, or any member of a group conversation
+    (others: 403; non-members: 404)."""
     room = selectors.room_detail(user=request.user, room_id=room_id)
-    if room.is_direct or not selectors.membership_get(user=request.user, room_id=room_id).can_manage:
+    may_change = room.is_group or (
+        not room.is_direct and selectors.membership_get(user=request.user, room_id=room_id).can_manage
+    )
+    if not may_change:
         raise PermissionDenied403()
     values = {"name": room.name, "topic": room.topic, "description": room.description}
     error = None

@@ -44,7 +44,7 @@ def test_the_app_environment_is_exactly_what_the_code_reads():
     reads = settings_reads()
     assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TRUSTED_PROXIES"} <= reads | READ_ELSEWHERE
     assert set(listed) == reads | READ_ELSEWHERE, (
-        f"missing from compose: {sorted(reads | READ_ELSEWHERE - set(listed))};"
+        f"missing from compose: {sorted((reads | READ_ELSEWHERE) - set(listed))};"
         f" read by nothing: {sorted(set(listed) - reads - READ_ELSEWHERE)}"
     )
 

@@ -219,3 +219,42 @@ def test_password_change_with_a_wrong_old_password_is_refused(auth_api, make_use
     assert "old_password" in response.json()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
+
+
+def test_access_tokens_issued_before_a_password_change_are_refused_at_once(api, make_user):
+    make_user("ann")
+    before = login_tokens(api, "ann")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {before['access']}")
+    assert api.get("/api/auth/me/").status_code == 200
+    changed = api.post(
+        "/api/auth/password/", {"old_password": PASSWORD, "new_password": "Another-Horse-43!"}, format="json"
+    )
+    assert changed.status_code == 200
+    # Still well within its 15 minutes, but issued under the old password.
+    refused = api.get("/api/auth/me/")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "password_changed"
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {changed.json()['access']}")
+    assert api.get("/api/auth/me/").status_code == 200
+    refreshed = api.post("/api/auth/token/refresh/", {"refresh": changed.json()["refresh"]}, format="json")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    assert api.get("/api/auth/me/").status_code == 200
+
+
+def test_me_patch_sets_the_time_zone_and_clock_and_refuses_unknown_ones(auth_api, make_user):
+    user = make_user("ann")
+    client = auth_api(user)
+    assert (client.get("/api/auth/me/").json()["time_zone"], client.get("/api/auth/me/").json()["clock"]) == (
+        "",
+        "auto",
+    )
+    response = client.patch("/api/auth/me/", {"time_zone": "Asia/Kolkata", "clock": "12"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["time_zone"], response.json()["clock"]) == ("Asia/Kolkata", "12")
+    for bad in ({"time_zone": "Mars/Olympus_Mons"}, {"time_zone": "x" * 65}, {"clock": "13"}):
+        refused = client.patch("/api/auth/me/", {**bad, "display_name": "Changed"}, format="json")
+        assert refused.status_code == 400
+        assert set(refused.json()) >= set(bad)
+    user.refresh_from_db()
+    assert (user.time_zone, user.clock, user.display_name) == ("Asia/Kolkata", "12", "")
+    assert client.patch("/api/auth/me/", {"time_zone": ""}, format="json").json()["time_zone"] == ""

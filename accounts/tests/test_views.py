@@ -3,6 +3,7 @@ import re
 import pytest
 from django.core import mail
 from django.test import Client, override_settings
+from rest_framework.test import APIClient
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -241,3 +242,44 @@ def test_password_reset_answers_an_unknown_email_exactly_like_a_known_one(browse
 def test_account_pages_need_a_login(browser):
     for url in ("/account/", "/account/password/", "/account/delete/"):
         assert browser.get(url)["Location"].startswith("/login/")
+
+
+def test_a_password_changed_on_the_web_refuses_the_access_tokens_already_issued(make_user):
+    client, user = logged_in(make_user)
+    api = APIClient()
+    access = api.post("/api/auth/token/", {"username": user.username, "password": PASSWORD}).json()["access"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert api.get("/api/auth/me/").status_code == 200
+    new = "Another-Horse-43!"
+    changed = csrf_post(
+        client, "/account/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert changed.status_code == 200
+    assert api.get("/api/auth/me/").status_code == 401
+
+
+@override_settings(
+    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+    PASSWORD_RESET_EMAIL_LIMIT=2,
+    PASSWORD_RESET_IP_LIMIT=6,
+)
+def test_password_reset_requests_are_throttled_and_an_unknown_email_looks_the_same(make_user):
+    make_user("ann", email="ann@example.com")
+    answers = {}
+    for email in ("ann@example.com", "who@example.com"):
+        answers[email] = [
+            csrf_post(Client(enforce_csrf_checks=True), "/password-reset/", {"email": email})
+            for _ in range(3)
+        ]
+    # Per address asked about: the third request gets the same answer, and no third email.
+    for responses in answers.values():
+        assert [(r.status_code, r["Location"]) for r in responses] == [(302, "/password-reset/sent/")] * 3
+    assert len(mail.outbox) == 2
+    assert {m.to[0] for m in mail.outbox} == {"ann@example.com"}
+    # Per client address: past six requests (any email) the page says so, for either email.
+    for email in ("ann@example.com", "who@example.com"):
+        refused = csrf_post(Client(enforce_csrf_checks=True), "/password-reset/", {"email": email})
+        assert refused.status_code == 429
+        assert int(refused["Retry-After"]) > 0
+        assert b"Too many password-reset requests" in refused.content
+    assert len(mail.outbox) == 2

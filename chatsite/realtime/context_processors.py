@@ -1,10 +1,12 @@
-"""The event-kind table for the web page (chat.js reads it from the page, not from a copy)."""
+"""What the web page's socket code reads from the page: the event-kind table (not a copy of
+it) and the ping/pong deadline that finds a hung connection."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from chatsite.realtime import kinds
@@ -16,4 +18,8 @@ def _table() -> str:
 
 
 def event_kinds(request: HttpRequest) -> dict[str, str]:
-    return {"event_kinds_json": _table()}
+    return {
+        "event_kinds_json": _table(),
+        "ws_ping_ms": settings.WS_PING_INTERVAL_MS,
+        "ws_pong_ms": settings.WS_PONG_TIMEOUT_MS,
+    }

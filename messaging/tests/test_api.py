@@ -1,5 +1,10 @@
+import json
+
 import pytest
 
+from chatsite.realtime.selectors import events_since
+from conftest import PASSWORD
+from messaging import changes, services
 from messaging.models import Message
 from messaging.serialization import message_payload
 from messaging.serializers import MessageSerializer
@@ -271,3 +276,35 @@ def test_mark_read_refuses_bad_pointers_and_other_rooms(auth_api, room_of_two, m
     assert stranger.post(f"/api/rooms/{room.id}/read/", {"message": 1}, format="json").status_code == 404
     assert stranger.get("/api/unread/").json() == []
     assert client.get("/api/unread/").json()[0]["last_read"] == 0
+
+
+def test_a_deleted_account_is_named_in_no_stored_event(auth_api, room_of_two, make_user):
+    """Bob sends, is replied to, reacts, and deletes his account (REST): catch-up replays every
+    event of the room with no trace of his name, and history shows a deleted user."""
+    room, alice, bob = room_of_two
+    bob.display_name = "Bobby Tables"
+    bob.save()
+    sent = services.message_send(sender=bob, room_id=room.id, body="hi, I am Bob").message
+    services.message_send(sender=alice, room_id=room.id, body="hello", reply_to=sent.id)
+    theirs = services.message_send(sender=alice, room_id=room.id, body="lunch?").message
+    changes.reaction_toggle(user=bob, message_id=theirs.id, emoji="👍")
+    changes.reaction_toggle(user=alice, message_id=theirs.id, emoji="👍")
+    changes.reaction_toggle(user=bob, message_id=theirs.id, emoji="🎉")
+
+    response = auth_api(bob).post("/api/auth/me/delete/", {"password": PASSWORD}, format="json")
+    assert response.status_code == 204
+
+    frames = events_since(user_id=alice.id, room_ids=[room.id], since=0).frames
+    replayed = json.dumps(frames)
+    assert "Bobby Tables" not in replayed
+    assert f'"username": "{bob.username}"' not in replayed
+    assert "hi, I am Bob" in replayed  # his messages stay
+    own = [f for f in frames if f["type"] == "message.new" and f["message"]["id"] == sent.id]
+    assert own[0]["message"]["sender"] is None
+    reply = [f for f in frames if f["type"] == "message.new" and f["message"]["reply_to"] == sent.id]
+    assert reply[0]["message"]["reply_preview"]["sender"] is None
+    last_reactions = [f for f in frames if f["type"] == "message.updated"][-1]["message"]["reactions"]
+    assert last_reactions == [{"emoji": "👍", "users": [alice.id], "names": [alice.username]}]
+    history = auth_api(alice).get(f"/api/rooms/{room.id}/messages/").json()
+    bobs = [m for m in history["results"] if m["id"] == sent.id]
+    assert bobs[0]["sender"] is None

@@ -299,6 +299,39 @@ async def test_removed_or_leaving_member_receives_nothing_after(pair, how):
     assert (await ws_ben.receive_json_from(timeout=5))["code"] == "not_found"
 
 
+async def test_a_group_conversation_live_added_named_and_left(make_user):
+    """Who is added hears the group from then on, everyone sees its new name, and who leaves
+    hears nothing after."""
+    ann, ben, cat, dan = [await db(make_user)(name) for name in ("ann", "ben", "cat", "dan")]
+    group, _ = await db(rooms.dm_open)(user=ann, usernames=["ben", "cat"])
+    sockets = {u.username: await connect(u) for u in (ann, ben, cat, dan)}
+    for ws in sockets.values():
+        await hello(ws)
+    await db(rooms.member_add)(actor=ben, room_id=group.id, username="dan")
+    joined = await sockets["dan"].receive_json_from(timeout=5)
+    assert (joined["type"], joined["user"]["id"], joined["room"]["id"]) == ("member.joined", dan.id, group.id)
+    await db(rooms.room_update)(actor=dan, room_id=group.id, name="Launch crew")
+    for name in ("ann", "cat"):
+        seen = [f["type"] for f in await frames(sockets[name], 2)]
+        assert seen == ["member.joined", "room.updated"]
+    renamed = await sockets["dan"].receive_json_from(timeout=5)
+    assert (renamed["type"], renamed["room"]["name"]) == ("room.updated", "Launch crew")
+    await sockets["dan"].send_json_to(
+        {"type": "message.send", "room": group.id, "body": "hi all", "client_id": "g"}
+    )
+    assert {f["type"] for f in await frames(sockets["dan"], 2)} == {"message.new", "message.ack"}
+    assert (await sockets["cat"].receive_json_from(timeout=5))["message"]["body"] == "hi all"
+    await db(rooms.room_leave)(user=cat, room_id=group.id)
+    left = await sockets["cat"].receive_json_from(timeout=5)
+    assert (left["type"], left["user"]["id"]) == ("member.left", cat.id)
+    await db(services.message_send)(sender=ann, room_id=group.id, body="after cat", client_id="a")
+    assert (await sockets["dan"].receive_json_from(timeout=5))["type"] == "member.left"
+    assert (await sockets["dan"].receive_json_from(timeout=5))["message"]["body"] == "after cat"
+    assert await sockets["cat"].receive_nothing(timeout=0.3)
+    for ws in sockets.values():
+        await ws.disconnect()
+
+
 async def test_dm_reaches_only_its_participants(make_user):
     ann, ben, cat = await db(make_user)("ann"), await db(make_user)("ben"), await db(make_user)("cat")
     sockets = {u.username: await connect(u) for u in (ann, ben, cat)}

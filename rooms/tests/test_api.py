@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.models import User
+from chatsite.realtime.models import Event
 from chatsite.realtime.presence import ProcessPresence
 from conftest import PASSWORD
 from rooms.models import Membership, Room
@@ -185,3 +186,63 @@ def test_patch_room_settings(auth_api, make_user, make_room):
     bad = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"name": "\u200b"}, format="json")
     assert bad.status_code == 400 and "name" in bad.json()
     assert Room.objects.get(pk=room.pk).name == "Team"
+
+
+def test_group_conversations_add_people_leave_and_take_a_name(auth_api, make_user):
+    ann, ben, cat, dan, eve = (make_user(n) for n in ("ann", "ben", "cat", "dan", "eve"))
+    started = auth_api(ann).post("/api/dms/", {"usernames": ["ben", "cat"]}, format="json")
+    assert started.status_code == 201
+    group = started.json()
+    assert (group["kind"], group["is_group"], group["named"], group["member_count"]) == (
+        "direct",
+        True,
+        False,
+        3,
+    )
+    gid = group["id"]
+
+    # A one-to-one stays as it is.
+    pair = auth_api(ann).post("/api/dms/", {"usernames": ["ben"]}, format="json").json()
+    assert pair["is_group"] is False
+    assert (
+        auth_api(ann)
+        .post(f"/api/rooms/{pair['id']}/members/", {"username": "cat"}, format="json")
+        .status_code
+        == 403
+    )
+    assert auth_api(ann).post(f"/api/rooms/{pair['id']}/leave/").status_code == 403
+    assert auth_api(ann).patch(f"/api/rooms/{pair['id']}/", {"name": "Us"}, format="json").status_code == 403
+
+    # Any member adds people and names it.
+    assert (
+        auth_api(ben).post(f"/api/rooms/{gid}/members/", {"username": "dan"}, format="json").status_code
+        == 201
+    )
+    assert gid in [r["id"] for r in auth_api(dan).get("/api/rooms/").json()["results"]]
+    named = auth_api(cat).patch(f"/api/rooms/{gid}/", {"name": "Launch crew"}, format="json")
+    assert named.status_code == 200
+    assert (named.json()["name"], named.json()["named"]) == ("Launch crew", True)
+    assert auth_api(dan).get(f"/api/rooms/{gid}/").json()["member_count"] == 4
+
+    # Its people changed: the first three together are a new conversation now.
+    again = auth_api(ann).post("/api/dms/", {"usernames": ["ben", "cat"]}, format="json")
+    assert again.status_code == 201 and again.json()["id"] != gid
+
+    # Leaving: the group goes on without them, and to them it is as missing as any other room.
+    assert auth_api(cat).post(f"/api/rooms/{gid}/leave/").status_code == 204
+    for outsider in (cat, eve):
+        client = auth_api(outsider)
+        for answer in (
+            client.get(f"/api/rooms/{gid}/"),
+            client.patch(f"/api/rooms/{gid}/", {"name": "mine"}, format="json"),
+            client.post(f"/api/rooms/{gid}/members/", {"username": "eve"}, format="json"),
+            client.get(f"/api/rooms/{gid}/messages/"),
+        ):
+            assert answer.status_code == 404
+            assert answer.json() == client.get("/api/rooms/999999/").json()
+    assert auth_api(ann).get(f"/api/rooms/{gid}/").json()["member_count"] == 3
+
+    types = list(
+        Event.objects.filter(room_id=gid).order_by("seq").values_list("type", "payload__user__username")
+    )
+    assert types[3:] == [("member.joined", "dan"), ("room.updated", None), ("member.left", "cat")]

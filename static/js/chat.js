@@ -25,27 +25,41 @@
   var everConnected = false;
   var attempts = 0;
   var pingTimer = null;
-  var pending = new Map(); // client_id -> {el, body, acked}
+  var deadline = null; // set while an answer is due (hello, pong): missed, the socket is dead
+  // A hung connection (a frozen server, a black-holed network) raises no error in the browser:
+  // it is found by a ping every PING_MS that must be answered (by anything) within PONG_MS.
+  var PING_MS = Number(app.dataset.pingMs) || 15000;
+  var PONG_MS = Number(app.dataset.pongMs) || 10000;
+  // client_id -> {el, body, acked, waiting, replyTo}; ``waiting``: not sent yet, goes when the
+  // connection is back (same client_id, so the server stores it once whatever reached it).
+  var pending = new Map();
   var unread = Object.create(null); // room id -> {last_read, unread, unread_capped, mentions} (GET /api/unread/)
   var UNREAD_CAP = 100; // the server counts up to this many; shown as "99+"
   var baseTitle = document.title;
 
   // -- time, day separators, grouping ---------------------------------------------------------
 
-  var timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  var fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
-  var dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+  // Times in the user's chosen zone and clock (profile), else the browser's own. Every time on
+  // the page, rendered with it or pushed live, is formatted here, so they all agree.
+  function timeOptions(options) {
+    if (app.dataset.timeZone) options.timeZone = app.dataset.timeZone;
+    if (app.dataset.clock === "12" || app.dataset.clock === "24") options.hour12 = app.dataset.clock === "12";
+    return options;
+  }
+  var timeFmt = new Intl.DateTimeFormat(undefined, timeOptions({ hour: "numeric", minute: "2-digit" }));
+  var fullFmt = new Intl.DateTimeFormat(undefined, timeOptions({ dateStyle: "full", timeStyle: "medium" }));
+  var dayFmt = new Intl.DateTimeFormat(undefined, timeOptions({ weekday: "long", month: "long", day: "numeric", year: "numeric" }));
+  var dayKeyFmt = new Intl.DateTimeFormat("en-CA", timeOptions({ year: "numeric", month: "2-digit", day: "2-digit" }));
   var GROUP_GAP_MS = 5 * 60 * 1000;
 
   function dayKey(d) {
-    return d.getFullYear() + "-" + d.getMonth() + "-" + d.getDate();
+    return dayKeyFmt.format(d); // the calendar day in the shown zone
   }
 
   function dayLabel(d) {
-    var today = new Date();
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (dayKey(d) === dayKey(today)) return "Today";
-    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
+    var now = new Date();
+    if (dayKey(d) === dayKey(now)) return "Today";
+    if (dayKey(d) === dayKey(new Date(now.getTime() - 24 * 3600 * 1000))) return "Yesterday";
     return dayFmt.format(d);
   }
 
@@ -147,8 +161,13 @@
 
   function connect() {
     ready = false;
-    socket = new WebSocket(socketUrl());
-    socket.addEventListener("message", function (event) {
+    var current = new WebSocket(socketUrl());
+    socket = current;
+    answerWithin(PONG_MS); // the handshake and hello, too, or this attempt is given up
+    current.addEventListener("message", function (event) {
+      if (current !== socket) return; // a socket given up as hung, heard from at last
+      clearTimeout(deadline); // anything heard answers the ping
+      deadline = null;
       var frame;
       try {
         frame = JSON.parse(event.data);
@@ -157,21 +176,47 @@
       }
       handle(frame);
     });
-    socket.addEventListener("close", function (event) {
-      socket = null;
-      ready = false;
-      clearInterval(pingTimer);
-      setComposerEnabled(false);
-      pending.forEach(function (entry, clientId) {
-        if (!entry.acked) markFailed(clientId, "Not sent: the connection dropped.");
-      });
-      if (leaving) return;
-      if (event.code === 4401 || event.code === 4403) {  // signed out, or account deactivated
-        location.assign("/login/?next=" + encodeURIComponent(location.pathname));
-        return;
-      }
-      reconnectLater();
+    current.addEventListener("close", function (event) {
+      if (current === socket) lost(event.code);
     });
+  }
+
+  function answerWithin(ms) {
+    clearTimeout(deadline);
+    deadline = setTimeout(hung, ms);
+  }
+
+  function ping() {
+    // An answer already due keeps its deadline: pings must not push it on.
+    if (send({ type: "ping" }) && deadline === null) answerWithin(PONG_MS);
+  }
+
+  // No answer in time: treat the socket as dropped now, rather than when TCP gives up on it.
+  function hung() {
+    var dead = socket;
+    if (!dead) return;
+    lost(1006);
+    try {
+      dead.close();
+    } catch (_) {}
+  }
+
+  function lost(code) {
+    socket = null;
+    ready = false;
+    clearInterval(pingTimer);
+    clearTimeout(deadline);
+    deadline = null;
+    setComposerEnabled(false);
+    pending.forEach(function (entry, clientId) {
+      if (!entry.acked && !entry.el.classList.contains("failed")) markWaiting(clientId);
+    });
+    if (leaving) return;
+    if (code === 4401 || code === 4403) {  // signed out, or account deactivated
+      location.assign("/login/?next=" + encodeURIComponent(location.pathname));
+      return;
+    }
+    reconnectLater();
   }
 
   function reconnectLater() {
@@ -220,11 +265,13 @@
         showBanner("");
         setComposerEnabled(true);
         clearInterval(pingTimer);
-        pingTimer = setInterval(function () {
-          send({ type: "ping" });
-        }, 25000);
+        pingTimer = setInterval(ping, PING_MS);
         // Typing is sent only to sockets that show the room: say which one this page shows.
         if (roomId !== null) send({ type: "room.open", room: roomId });
+        // What could not be sent while the connection was away goes now, in the order written.
+        pending.forEach(function (entry, clientId) {
+          if (entry.waiting) transmit(clientId);
+        });
         loadUnread(); // what was read elsewhere while this socket was away
         lastReadSent = 0;
         flushRead();
@@ -538,24 +585,33 @@
     }
   }
 
+  // The server refused it: it stays, with the reason and a Retry button.
   function markFailed(clientId, detail) {
     var entry = pending.get(clientId);
     if (!entry) return;
+    entry.waiting = false;
     entry.el.classList.remove("pending");
     entry.el.classList.add("failed");
     setStatus(entry.el, detail || "Not sent.", clientId);
   }
 
+  // The connection went before the server answered: it is sent again when the connection is back.
+  function markWaiting(clientId) {
+    var entry = pending.get(clientId);
+    if (!entry) return;
+    entry.waiting = true;
+    setStatus(entry.el, "Not sent yet: waiting for the connection…");
+  }
+
   function transmit(clientId) {
     var entry = pending.get(clientId);
+    entry.waiting = false;
     entry.el.classList.remove("failed");
     entry.el.classList.add("pending");
     setStatus(entry.el, "Sending…");
     var frame = { type: "message.send", room: roomId, body: entry.body, client_id: clientId };
     if (entry.replyTo) frame.reply_to = entry.replyTo;
-    if (!send(frame)) {
-      markFailed(clientId, "Not sent: offline.");
-    }
+    if (!send(frame)) markWaiting(clientId);
   }
 
   function submitComposer() {
@@ -572,7 +628,15 @@
     transmit(clientId);
     lastTypingSent = 0; // the message itself tells the others the typing stopped
     textarea.value = "";
+    fitComposer(textarea);
     textarea.focus();
+  }
+
+  // The composer grows with its draft (CSS max-height caps it; past that it scrolls), so every
+  // line of a short draft stays in view.
+  function fitComposer(textarea) {
+    textarea.style.height = "auto";
+    textarea.style.height = textarea.scrollHeight + (textarea.offsetHeight - textarea.clientHeight) + "px";
   }
 
   if (composer && list) {
@@ -591,6 +655,7 @@
       // Typing is ephemeral: at most one start per TYPING_SEND_MS while there is text; a stop
       // when the composer is emptied (sending stops it on the receivers' side too).
       if (event.target.tagName !== "TEXTAREA") return;
+      fitComposer(event.target);
       var now = Date.now();
       if (!event.target.value.trim()) {
         if (lastTypingSent && send({ type: "typing.stop", room: roomId })) lastTypingSent = 0;

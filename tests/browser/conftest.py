@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import pytest
 from django.db import connections
+from playwright.sync_api import expect
 
 import conftest as root_conftest
 from conftest import ARTIFACTS, PASSWORD, ROOT, ServerProcess
@@ -192,6 +193,24 @@ def start_on_port(start_server, monkeypatch) -> Callable[[int], ServerProcess]:
         return start_server()
 
     return start
+
+
+def search_to_invite(page: Any, typed: str, username: str) -> Any:
+    """Type ``typed`` into the member panel's invite search until the "Invite <username>" button
+    shows, and return it. Typed at a person's pace; a first burst can land before htmx has wired
+    the freshly swapped-in input, so the keystrokes are repeated until the active search answers."""
+    search = page.get_by_label("Invite by username")
+    invite = page.locator("#member-panel").get_by_role("button", name=f"Invite {username}")
+    for _ in range(3):
+        search.fill("")
+        search.press_sequentially(typed, delay=40)
+        try:
+            expect(invite).to_be_visible(timeout=3000)
+            break
+        except AssertionError:
+            continue
+    expect(invite).to_be_visible()
+    return invite
 
 
 def save_screenshot(page: Any, name: str) -> Path:

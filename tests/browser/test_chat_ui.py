@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
-from tests.browser.conftest import DESKTOP, MOBILE, off_loop, save_screenshot
+from tests.browser.conftest import DESKTOP, MOBILE, off_loop, save_screenshot, search_to_invite
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -270,19 +270,7 @@ def test_invite_with_active_search_and_leave_update_the_room_live(
     panel = alice_page.locator("#member-panel")
     expect(panel).to_be_visible()
     expect(panel.locator(".member")).to_have_count(2)
-    # Typed at a person's pace; a first burst can land before htmx has wired the freshly
-    # swapped-in input, so the keystrokes are repeated until the active search answers.
-    search = alice_page.get_by_label("Invite by username")
-    invite = panel.get_by_role("button", name="Invite carol")
-    for _ in range(3):
-        search.fill("")
-        search.press_sequentially("car", delay=40)
-        try:
-            expect(invite).to_be_visible(timeout=3000)
-            break
-        except AssertionError:
-            continue
-    invite.click()  # an htmx POST: CSRF header from <body>
+    search_to_invite(alice_page, "car", "carol").click()  # an htmx POST: CSRF header from <body>
     expect(panel.locator(".member")).to_have_count(3)
     expect(alice_page.locator("#member-count")).to_have_text("3")
     expect(bob_page.locator("#member-count")).to_have_text("3")  # member.joined, live
