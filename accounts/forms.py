@@ -45,6 +45,11 @@ class ProfileForm(forms.Form):
         help_text="Shown instead of your username. Leave empty to show your username.",
     )
     email = forms.EmailField(required=False, help_text="Used only to reset a forgotten password.")
+    appear_offline = forms.BooleanField(
+        required=False,
+        label="Appear offline",
+        help_text="Others see you as offline, with your last seen frozen at the moment you turn this on.",
+    )
 
 
 class PasswordChangeForm(NewPasswordTwiceForm):

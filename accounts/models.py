@@ -63,6 +63,8 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=64, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    # Others see this person offline, with last_seen frozen at the moment they chose it.
+    appear_offline = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ParleyUserManager()

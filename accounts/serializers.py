@@ -53,7 +53,9 @@ class MeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "display_name", "email", "theme", "date_joined", "last_seen"]
+        fields = [
+            "id", "username", "display_name", "email", "theme", "appear_offline", "date_joined", "last_seen"
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -69,6 +71,10 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(required=False, allow_blank=True)
     theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+    appear_offline = serializers.BooleanField(
+        required=False,
+        help_text="Others see you offline, with your last seen frozen at the moment you chose it.",
+    )
 
 
 class PasswordChangeSerializer(serializers.Serializer):

@@ -85,19 +85,17 @@ def add_domain_error(form: forms.Form, exc: DomainError, renamed: dict[str, str]
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    initial = {"display_name": user.display_name, "email": user.email}
-    form = ProfileForm(request.POST or None, initial=initial)
+    fields = ("display_name", "email", "appear_offline")
+    form = ProfileForm(request.POST or None, initial={name: getattr(user, name) for name in fields})
     saved = False
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_profile_update(
-                user=user, display_name=form.cleaned_data["display_name"], email=form.cleaned_data["email"]
-            )
+            services.user_profile_update(user=user, **{name: form.cleaned_data[name] for name in fields})
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
             saved = True
-            form = ProfileForm(initial={"display_name": user.display_name, "email": user.email})
+            form = ProfileForm(initial={name: getattr(user, name) for name in fields})
     status = 400 if form.errors else 200
     return render(request, "accounts/profile.html", {"form": form, "saved": saved}, status=status)
 

@@ -26,6 +26,7 @@ from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, p
 from messaging import changes, reads, selectors, services
 from messaging.batching import get_batcher
 from messaging.serialization import message_payload
+from rooms.selectors import presence_rooms
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.typing_sent: dict[int, float] = {}
         self.read_known: dict[int, int] = {}  # room -> the read pointer as of this socket's last read
         self.wants_html = query_param(self.scope, "html") == "1"
+        # Presence (chatsite.realtime.presence): active until the page says otherwise.
+        self.active = True
+        self.hidden = bool(user.appear_offline)
+        self.presence_rooms: set[int] = set()
         # Until catch-up is done, live events wait here so nothing overtakes the replay.
         self.live = False
         self.cursor = 0  # the seq this socket is current to, once live
@@ -87,6 +92,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         self.hub = hub
+        # Who hears this user's presence changes: known before the hub marks them online.
+        self.presence_rooms = await database_sync_to_async(presence_rooms)(user_id=self.user_id)
         hub.register(self)
         snapshot = await database_sync_to_async(selectors.socket_snapshot)(user_id=self.user_id)
         hub.attach(self, snapshot.room_ids)
@@ -284,6 +291,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.hub is not None:
             self.hub.show(self, room_id)
 
+    async def on_presence(self, frame: dict[str, Any]) -> None:
+        """The page reports whether its person is here: ``active`` false when its tab is hidden
+        or nothing was typed, clicked or moved for PRESENCE_AWAY_SECONDS. No answer unless
+        refused; the user is away when every socket of theirs is inactive."""
+        active = frame.get("active")
+        if type(active) is not bool:
+            raise FrameError("invalid_presence", "'active' must be true or false.")
+        if self.hub is not None:
+            self.hub.set_active(self, active)
+
     async def on_typing_start(self, frame: dict[str, Any]) -> None:
         """Tell the room's other members' sockets that this user is typing (ephemeral: no answer,
         nothing stored). Throttled per socket and room; the page sends one every few seconds."""
@@ -374,6 +391,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "typing.stop": on_typing_stop,
         "read": on_read,
         "room.open": on_room_open,
+        "presence": on_presence,
     }
 
     # -- helpers --------------------------------------------------------------------------------

@@ -104,5 +104,8 @@ class PresenceQuerySerializer(serializers.Serializer):
 
 class PresenceSerializer(serializers.Serializer):
     user = serializers.IntegerField()
-    state = serializers.ChoiceField(choices=["online", "offline"])
-    last_seen = serializers.DateTimeField(allow_null=True, help_text="when a socket of theirs was last open")
+    state = serializers.ChoiceField(choices=["online", "away", "offline"])
+    last_seen = serializers.DateTimeField(
+        allow_null=True,
+        help_text="when a socket of theirs was last open (frozen while they appear offline)",
+    )

@@ -201,7 +201,8 @@
     membership: onMember,
     typing: onTyping,
     read: onRead,
-    "room-update": onRoomUpdate
+    "room-update": onRoomUpdate,
+    presence: onPresence
   };
 
   function handle(frame) {
@@ -226,6 +227,8 @@
         // Typing is sent only to sockets that show the room: say which one this page shows.
         if (roomId !== null) send({ type: "room.open", room: roomId });
         loadUnread(); // what was read elsewhere while this socket was away
+        activeSent = true; // what the server assumes of a new socket
+        reportPresence();
         lastReadSent = 0;
         flushRead();
         break;
@@ -492,6 +495,52 @@
   }
 
   document.addEventListener("visibilitychange", flushRead);
+
+  // -- presence ---------------------------------------------------------------------------------
+  // The page reports whether its person is here: active while the tab is visible and something
+  // was typed, clicked or moved within the away time; the server merges every tab and device
+  // (away only when all are inactive) and pushes changes to people who share a small room.
+
+  var AWAY_MS = (Number(app.dataset.presenceAway) || 300) * 1000;
+  var lastInput = Date.now();
+  var activeSent = true;
+
+  function reportPresence() {
+    var active = document.visibilityState === "visible" && Date.now() - lastInput < AWAY_MS;
+    if (active !== activeSent && send({ type: "presence", active: active })) activeSent = active;
+  }
+
+  ["keydown", "pointerdown", "pointermove", "wheel", "focus"].forEach(function (name) {
+    window.addEventListener(
+      name,
+      function () {
+        lastInput = Date.now();
+        if (!activeSent) reportPresence();
+      },
+      { passive: true, capture: true }
+    );
+  });
+  document.addEventListener("visibilitychange", reportPresence);
+  setInterval(reportPresence, Math.min(AWAY_MS / 4, 15000));
+
+  function presenceWords(frame) {
+    if (frame.state === "online") return "Online";
+    if (frame.state === "away") return "Away";
+    if (!frame.last_seen) return "Offline";
+    var minutes = Math.floor((Date.now() / 1000 - frame.last_seen) / 60);
+    return minutes < 1 ? "Last seen just now" : "Last seen " + minutes + " minutes ago";
+  }
+
+  function onPresence(frame) {
+    if (typeof frame.user !== "number") return;
+    document.querySelectorAll('[data-presence-user="' + frame.user + '"]').forEach(function (el) {
+      el.dataset.state = frame.state;
+      var text = el.querySelector(".presence-text");
+      if (text) text.textContent = (el.classList.contains("presence-compact") ? ", " : "") + presenceWords(frame);
+      var member = el.closest(".member");
+      if (member) member.className = "member " + frame.state;
+    });
+  }
 
   // -- composer ---------------------------------------------------------------------------------
 
