@@ -45,6 +45,11 @@ class ProfileForm(forms.Form):
         help_text="Shown instead of your username. Leave empty to show your username.",
     )
     email = forms.EmailField(required=False, help_text="Used only to reset a forgotten password.")
+    send_read_receipts = forms.BooleanField(
+        required=False,
+        label="Send read receipts",
+        help_text="Others see when you have read their messages. Your own unread counts work either way.",
+    )
     appear_offline = forms.BooleanField(
         required=False,
         label="Appear offline",

@@ -65,6 +65,9 @@ class User(AbstractUser):
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
     # Others see this person offline, with last_seen frozen at the moment they chose it.
     appear_offline = models.BooleanField(default=False)
+    # Others see when this person has read their messages ("seen"); off: they never do, and this
+    # person still keeps their own unread counts.
+    send_read_receipts = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ParleyUserManager()

@@ -54,7 +54,8 @@ class MeSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "display_name", "email", "theme", "appear_offline", "date_joined", "last_seen"
+            "id", "username", "display_name", "email", "theme", "appear_offline", "send_read_receipts",
+            "date_joined", "last_seen",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -71,6 +72,10 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(required=False, allow_blank=True)
     theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+    send_read_receipts = serializers.BooleanField(
+        required=False,
+        help_text="Others see how far you have read their messages ('seen'); off: they never do.",
+    )
     appear_offline = serializers.BooleanField(
         required=False,
         help_text="Others see you offline, with your last seen frozen at the moment you chose it.",

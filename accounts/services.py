@@ -135,17 +135,22 @@ def user_profile_update(
     email: str | None = None,
     theme: str | None = None,
     appear_offline: bool | None = None,
+    send_read_receipts: bool | None = None,
 ) -> User:
     """Change what is given of the user's profile; every value is checked before any is stored.
 
     Names are rendered where they are shown, so nothing is broadcast: pages show the new name as
     they next render a message, member list or sidebar. Turning "appear offline" on or off is
     told to every server process after commit (their hubs push the person's new presence), and
-    turning it on freezes ``last_seen`` at now.
+    turning it on freezes ``last_seen`` at now. Turning read receipts off hides how far this
+    person has read from others from then on (their own unread counts are unchanged).
     """
     changes: dict[str, object] = {}
-    if appear_offline is not None and not isinstance(appear_offline, bool):
-        raise DomainError("appear_offline must be true or false.", field="appear_offline")
+    for name, flag in (("appear_offline", appear_offline), ("send_read_receipts", send_read_receipts)):
+        if flag is not None and not isinstance(flag, bool):
+            raise DomainError(f"{name} must be true or false.", field=name)
+    if send_read_receipts is not None:
+        changes["send_read_receipts"] = send_read_receipts
     if appear_offline is not None and appear_offline != user.appear_offline:
         changes["appear_offline"] = appear_offline
         if appear_offline:

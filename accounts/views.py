@@ -85,7 +85,7 @@ def add_domain_error(form: forms.Form, exc: DomainError, renamed: dict[str, str]
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    fields = ("display_name", "email", "appear_offline")
+    fields = ("display_name", "email", "send_read_receipts", "appear_offline")
     form = ProfileForm(request.POST or None, initial={name: getattr(user, name) for name in fields})
     saved = False
     if request.method == "POST" and form.is_valid():

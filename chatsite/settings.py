@@ -356,6 +356,9 @@ PRESENCE_AWAY_SECONDS = env_int("PRESENCE_AWAY_SECONDS", 300)
 # rooms (and DMs) of at most PUSH_MAX_MEMBERS; bigger rooms read presence when their member panel opens.
 PRESENCE_PUSH_SECONDS = env_int("PRESENCE_PUSH_SECONDS", 3)
 PRESENCE_PUSH_MAX_MEMBERS = env_int("PRESENCE_PUSH_MAX_MEMBERS", 50)
+# Receipts (messaging.receipts) are shown per person ("seen by alice, bob +3") and pushed live in
+# rooms and DMs of at most this many members; bigger rooms show how many have seen the latest message.
+RECEIPTS_MAX_MEMBERS = env_int("RECEIPTS_MAX_MEMBERS", 20)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ partial (``messaging/_message.html``) these views use for history.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
@@ -26,6 +27,7 @@ from messaging.exceptions import (
     MessageNotFound,
     SendRateLimited,
 )
+from messaging.receipts import room_receipts
 from rooms.exceptions import RoomNotFound
 from rooms.selectors import (
     dm_partner,
@@ -98,6 +100,7 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
             user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
         ),
         "quick_reactions": QUICK_REACTIONS,
+        "receipts_json": json.dumps(room_receipts(user=request.user, room_id=room_id).payload()),
     }
     return render_chat(request, "messaging/room.html", context, seq=seq)
 

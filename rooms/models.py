@@ -65,6 +65,11 @@ class Membership(models.Model):
     # How far the member has read: every message of the room with an id up to this one. Only
     # grows (messaging.reads.read_mark); a member starts at the room's newest message.
     last_read_message_id = models.BigIntegerField(default=0)
+    # How far the room's messages have reached a socket of the member (receipts: "delivered").
+    # Only grows, and reading implies delivery: the effective pointer is the larger of the two.
+    # Advanced by the member's client acknowledging what arrived (messaging.receipts), never
+    # by the hub's fan-out.
+    last_delivered_message_id = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
 
@@ -157,17 +156,23 @@ def presence_states(*, user_ids: list[int]) -> dict[int, PresenceState]:
     }
 
 
-def presence_rooms(*, user_id: int) -> set[int]:
-    """The user's rooms and DMs small enough (PRESENCE_PUSH_MAX_MEMBERS) for their members to be
-    told of the user's presence changes as they happen."""
+def small_rooms(*, user_id: int, at_most: int) -> dict[int, int]:
+    """The user's rooms and DMs of at most ``at_most`` members, with their member counts: whose
+    members are told of the user's presence changes (PRESENCE_PUSH_MAX_MEMBERS) and see their
+    receipts per person (RECEIPTS_MAX_MEMBERS)."""
     mine = Membership.objects.filter(user_id=user_id).values("room_id")
-    return set(
+    return dict(
         Membership.objects.filter(room_id__in=mine)
         .values("room_id")
         .annotate(n=Count("pk"))
-        .filter(n__lte=settings.PRESENCE_PUSH_MAX_MEMBERS)
-        .values_list("room_id", flat=True)
+        .filter(n__lte=at_most)
+        .values_list("room_id", "n")
     )
+
+
+def room_has_at_most(*, room_id: int, members: int) -> bool:
+    """Whether the room has at most this many members, reading at most one more index entry."""
+    return Membership.objects.filter(room_id=room_id).values("pk")[: members + 1].count() <= members
 
 
 @dataclass(frozen=True)

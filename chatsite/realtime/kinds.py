@@ -125,3 +125,6 @@ READ_UPDATED = declare("read.updated", stored=False, audience=Audience.USERS, cl
 # of at most PRESENCE_PUSH_MAX_MEMBERS; coalesced by the hub (at most one per person every
 # PRESENCE_PUSH_SECONDS). Bigger rooms read presence when their member panel opens.
 PRESENCE = declare("presence.updated", stored=False, audience=Audience.ROOMS, client="presence")
+# Ephemeral, to the sockets showing a room of at most RECEIPTS_MAX_MEMBERS: how far one member's
+# sockets have received the room and (if they share it) read it, for "delivered" and "seen by".
+RECEIPT_UPDATED = declare("receipt.updated", stored=False, audience=Audience.OPEN_ROOM, client="receipt")

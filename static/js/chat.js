@@ -202,7 +202,8 @@
     typing: onTyping,
     read: onRead,
     "room-update": onRoomUpdate,
-    presence: onPresence
+    presence: onPresence,
+    receipt: onReceipt
   };
 
   function handle(frame) {
@@ -211,6 +212,7 @@
       // Only stored events move the cursor (not acks, whose event may still be on its way).
       if (kind.stored && typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
       if (CLIENT[kind.client]) CLIENT[kind.client](frame);
+      showReceipts();
       return;
     }
     switch (frame.type) {
@@ -253,7 +255,10 @@
   function onMessageNew(frame) {
     var m = frame.message;
     var mine = Boolean(m.sender && m.sender.id === userId);
-    if (!mine) countUnread(m);
+    if (!mine) {
+      countUnread(m);
+      ackDelivered(m.room, m.id);
+    }
     if (roomId === null || m.room !== roomId || !list) {
       bumpRoom(m.room);
       return;
@@ -495,6 +500,80 @@
   }
 
   document.addEventListener("visibilitychange", flushRead);
+
+  // -- receipts ---------------------------------------------------------------------------------
+  // Every message of others that reaches this page is acknowledged (at most one frame per room
+  // per second: the newest id), so its sender sees "Delivered". Under the open room's list, the
+  // latest message shows "Sent" / "Delivered" (if it is mine) or "Seen by alice, bob +3", from
+  // the other members' pointers (page + receipt.updated); big rooms show a count as rendered.
+
+  var DELIVERED_DELAY_MS = 1000;
+  var deliveredDue = Object.create(null); // room id -> newest message id to acknowledge
+  var deliveredTimer = null;
+  var receiptLine = document.getElementById("receipt-line");
+  var receipts = receiptLine ? JSON.parse(receiptLine.dataset.receipts || "null") : null;
+  var pointers = new Map(); // user id -> {user, delivered, read}
+  if (receipts && receipts.pointers) {
+    receipts.pointers.forEach(function (p) {
+      pointers.set(p.user.id, p);
+    });
+  }
+
+  function ackDelivered(room, id) {
+    if (!(deliveredDue[room] >= id)) deliveredDue[room] = id;
+    if (deliveredTimer === null) deliveredTimer = setTimeout(flushDelivered, DELIVERED_DELAY_MS);
+  }
+
+  function flushDelivered() {
+    deliveredTimer = null;
+    Object.keys(deliveredDue).forEach(function (room) {
+      if (send({ type: "delivered", room: Number(room), message: deliveredDue[room] })) delete deliveredDue[room];
+    });
+  }
+
+  function onReceipt(frame) {
+    if (frame.room !== roomId || !frame.user || frame.user.id === userId || !receipts || !receipts.pointers) return;
+    pointers.set(frame.user.id, frame);
+  }
+
+  function shortList(people) {
+    var names = people.map(function (p) {
+      return p.user.display_name || p.user.username;
+    });
+    return names.length <= 2 ? names.join(", ") : names.slice(0, 2).join(", ") + " +" + (names.length - 2);
+  }
+
+  function showReceipts() {
+    if (!receiptLine || !receipts || !list) return;
+    var items = Array.from(list.querySelectorAll("li.message:not(.deleted)")).filter(function (li) {
+      return li.dataset.id && !li.closest(".thread");
+    });
+    var li = items[items.length - 1];
+    var text = "";
+    if (li) {
+      var id = Number(li.dataset.id);
+      var sender = Number(li.dataset.senderId);
+      if (!receipts.pointers) {
+        if (id === receipts.latest && receipts.seen) text = "Seen by " + receipts.seen;
+      } else {
+        var others = Array.from(pointers.values()).filter(function (p) {
+          return p.user.id !== sender;
+        });
+        var seenBy = others.filter(function (p) {
+          return p.read !== null && p.read >= id;
+        });
+        if (seenBy.length) text = "Seen by " + shortList(seenBy);
+        else if (sender === userId) {
+          text = others.some(function (p) {
+            return p.delivered >= id;
+          })
+            ? "Delivered"
+            : "Sent";
+        }
+      }
+    }
+    if (receiptLine.textContent !== text) receiptLine.textContent = text;
+  }
 
   // -- presence ---------------------------------------------------------------------------------
   // The page reports whether its person is here: active while the tab is visible and something
@@ -930,6 +1009,7 @@
     list.querySelectorAll("li.message").forEach(watchRead);
   }
 
+  showReceipts();
   setComposerEnabled(false);
   connect();
   var leaving = false;
