@@ -29,6 +29,7 @@ from messaging.exceptions import (
 )
 from messaging.receipts import room_receipts
 from rooms.exceptions import RoomNotFound
+from rooms.models import Membership
 from rooms.selectors import (
     dm_partner,
     presence_states,
@@ -100,6 +101,8 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
             user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
         ),
         "quick_reactions": QUICK_REACTIONS,
+        "notify": membership.notify,
+        "notify_choices": Membership.Notify.choices,
         "receipts_json": json.dumps(room_receipts(user=request.user, room_id=room_id).payload()),
     }
     return render_chat(request, "messaging/room.html", context, seq=seq)

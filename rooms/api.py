@@ -17,6 +17,7 @@ from rooms.serializers import (
     DirectSerializer,
     MemberAddSerializer,
     MemberSerializer,
+    NotifySerializer,
     PresenceQuerySerializer,
     PresenceSerializer,
     RoomCreateSerializer,
@@ -138,3 +139,22 @@ class PresenceView(APIView):
                 for user_id, state in states.items()
             ]
         )
+
+
+class NotifyView(APIView):
+    """What you are notified of in one of your rooms or DMs (browser notifications now; stored
+    per membership for web push later)."""
+
+    @extend_schema(responses=NotifySerializer)
+    def get(self, request: Request, room_id: int) -> Response:
+        membership = selectors.membership_get(user=request.user, room_id=room_id)
+        return Response({"level": membership.notify})
+
+    @extend_schema(request=NotifySerializer, responses=NotifySerializer)
+    def put(self, request: Request, room_id: int) -> Response:
+        data = NotifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_notify_set(
+            user=request.user, room_id=room_id, level=data.validated_data["level"]
+        )
+        return Response({"level": membership.notify})

@@ -58,6 +58,11 @@ class Membership(models.Model):
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
 
+    class Notify(models.TextChoices):
+        ALL = "all", "All messages"
+        MENTIONS = "mentions", "Mentions only"
+        MUTED = "muted", "Muted"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
@@ -70,6 +75,10 @@ class Membership(models.Model):
     # Advanced by the member's client acknowledging what arrived (messaging.receipts), never
     # by the hub's fan-out.
     last_delivered_message_id = models.BigIntegerField(default=0)
+    # What the member is notified of (browser notifications now, web push later): every message,
+    # mentions only (in a DM every message is for the member, so: all), or nothing — a muted
+    # room still counts unread, quietly.
+    notify = models.CharField(max_length=8, choices=Notify.choices, default=Notify.MENTIONS)
 
     class Meta:
         constraints = [

@@ -181,6 +181,7 @@ class SidebarEntry:
     label: str
     partner: int | None = None  # the other person of a 1:1 DM
     presence: PresenceState | None = None  # theirs
+    notify: str = Membership.Notify.MENTIONS  # the user's notification level here
 
 
 @dataclass(frozen=True)
@@ -198,12 +199,14 @@ def sidebar(*, user: User) -> Sidebar:
         if len(people) == 1
     }
     states = presence_states(user_ids=list(partners.values()))
+    levels = dict(Membership.objects.filter(user=user).values_list("room_id", "notify"))
     entries = [
         SidebarEntry(
             room=r,
             label=labels[r.id],
             partner=partners.get(r.id),
             presence=states.get(partners[r.id]) if r.id in partners else None,
+            notify=levels.get(r.id, Membership.Notify.MENTIONS),
         )
         for r in rooms
     ]

@@ -109,3 +109,11 @@ class PresenceSerializer(serializers.Serializer):
         allow_null=True,
         help_text="when a socket of theirs was last open (frozen while they appear offline)",
     )
+
+
+class NotifySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        help_text="all: every message; mentions: mentions of you or @room (in a DM, every message); "
+        "muted: nothing (unread still counts, quietly)",
+    )

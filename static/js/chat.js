@@ -258,6 +258,7 @@
     if (!mine) {
       countUnread(m);
       ackDelivered(m.room, m.id);
+      maybeNotify(m);
     }
     if (roomId === null || m.room !== roomId || !list) {
       bumpRoom(m.room);
@@ -436,7 +437,8 @@
   function showTitle() {
     var total = 0;
     Object.keys(unread).forEach(function (id) {
-      total += unread[id].unread;
+      var item = document.getElementById("sidebar-room-" + id);
+      if (!item || item.dataset.notify !== "muted") total += unread[id].unread; // muted: quietly
     });
     document.title = total ? "(" + (total > 99 ? "99+" : total) + ") " + baseTitle : baseTitle;
   }
@@ -573,6 +575,53 @@
       }
     }
     if (receiptLine.textContent !== text) receiptLine.textContent = text;
+  }
+
+  // -- browser notifications ----------------------------------------------------------------------
+  // Only while this tab is hidden, only with permission (asked from the button, a user gesture),
+  // and by the room's level (the sidebar's data-notify): all; mentions only (every message of a
+  // DM is for you); muted (nothing; the unread badge still counts, greyed). One notification per
+  // room at a time (its tag), so several hidden tabs replace rather than repeat it.
+
+  var notifyButton = document.getElementById("notifications-enable");
+  var notifySelect = document.getElementById("notify-level");
+
+  if (notifyButton && "Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function () {
+        notifyButton.hidden = Notification.permission !== "default";
+      });
+    });
+  }
+
+  if (notifySelect && roomId !== null) {
+    notifySelect.addEventListener("change", function () {
+      var item = document.getElementById("sidebar-room-" + roomId);
+      if (!item) return;
+      item.dataset.notify = notifySelect.value;
+      item.classList.toggle("muted-room", notifySelect.value === "muted");
+    });
+  }
+
+  function maybeNotify(m) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (document.visibilityState !== "hidden") return;
+    var item = document.getElementById("sidebar-room-" + m.room);
+    var level = item ? item.dataset.notify : "mentions";
+    var direct = Boolean(item && item.dataset.kind === "direct");
+    var mentioned = hasUser((m.mentions || []).join(","), userId) || m.mentions_room;
+    if (level === "muted" || !(level === "all" || direct || mentioned)) return;
+    var who = m.sender ? m.sender.display_name || m.sender.username : "Someone";
+    var place = item ? item.querySelector(".room-name").textContent : "";
+    var note = new Notification(direct || !place ? who : who + " in " + place, {
+      body: (m.body || "").slice(0, 200),
+      tag: "parley-room-" + m.room
+    });
+    note.onclick = function () {
+      window.focus();
+      location.assign("/r/" + m.room + "/");
+    };
   }
 
   // -- presence ---------------------------------------------------------------------------------
