@@ -85,6 +85,13 @@ def _clean_cache_and_layer() -> Iterator[None]:
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def _presence_pushed_only_where_tested(settings) -> None:
+    """In-process hubs push presence changes only in tests that set a push interval: other
+    tests read a socket's frames one by one and would find a presence.updated among them."""
+    settings.PRESENCE_PUSH_SECONDS = 3600
+
+
 @pytest.fixture
 def make_user(django_db_blocker) -> Callable[..., object]:
     from accounts.models import User

@@ -11,12 +11,17 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "last_seen")
     search_fields = ("username", "display_name", "email")
     ordering = ("username",)
-    readonly_fields = ("last_seen", "date_joined", "last_login", "updated_at")
+    # Presence and receipt settings are the person's own (their profile page or the API, whose
+    # service tells the servers): shown here, not changed.
+    readonly_fields = (
+        "last_seen", "date_joined", "last_login", "updated_at", "appear_offline", "send_read_receipts"
+    )  # fmt: skip
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Profile", {"fields": ("display_name", "email", "theme")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Activity", {"fields": ("last_seen", "last_login", "date_joined", "updated_at")}),
+        ("Presence and receipts", {"fields": ("appear_offline", "send_read_receipts")}),
     )
     actions = ["deactivate", "activate"]
 

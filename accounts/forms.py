@@ -56,6 +56,17 @@ class ProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [("", "Automatic")] + [(z, z) for z in sorted(time_zones())]
 
+    send_read_receipts = forms.BooleanField(
+        required=False,
+        label="Send read receipts",
+        help_text="Others see when you have read their messages. Your own unread counts work either way.",
+    )
+    appear_offline = forms.BooleanField(
+        required=False,
+        label="Appear offline",
+        help_text="Others see you as offline, with your last seen frozen at the moment you turn this on.",
+    )
+
 
 class PasswordChangeForm(NewPasswordTwiceForm):
     password_prefix = "new_"

@@ -73,6 +73,11 @@ class User(AbstractUser):
     clock = models.CharField(max_length=4, choices=Clock.choices, default=Clock.AUTO)
     # The stored picture's name in the default storage ("avatars/<id>/<token>.webp"), or "".
     avatar = models.CharField(max_length=200, blank=True, editable=False)
+    # Others see this person offline, with last_seen frozen at the moment they chose it.
+    appear_offline = models.BooleanField(default=False)
+    # Others see when this person has read their messages ("seen"); off: they never do, and this
+    # person still keeps their own unread counts.
+    send_read_receipts = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ParleyUserManager()

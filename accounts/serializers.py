@@ -65,6 +65,8 @@ class MeSerializer(serializers.ModelSerializer):
             "time_zone",
             "clock",
             "avatar",
+            "appear_offline",
+            "send_read_receipts",
             "date_joined",
             "last_seen",
         ]
@@ -91,6 +93,14 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     clock = serializers.ChoiceField(
         choices=User.Clock.choices, required=False, help_text="auto, 12 or 24 (hours)."
+    )
+    send_read_receipts = serializers.BooleanField(
+        required=False,
+        help_text="Others see how far you have read their messages ('seen'); off: they never do.",
+    )
+    appear_offline = serializers.BooleanField(
+        required=False,
+        help_text="Others see you offline, with your last seen frozen at the moment you chose it.",
     )
 
 

@@ -115,7 +115,8 @@ def ws_ticket_redeem(*, ticket: str) -> User | None:
 
 
 def user_touch_last_seen(*, user_id: int) -> None:
-    User.objects.filter(pk=user_id).update(last_seen=timezone.now())
+    """The user's last socket closed: remember when (frozen while they appear offline)."""
+    User.objects.filter(pk=user_id, appear_offline=False).update(last_seen=timezone.now())
 
 
 def clean_display_name(value: object) -> str:
@@ -157,13 +158,28 @@ def user_profile_update(
     theme: str | None = None,
     time_zone: str | None = None,
     clock: str | None = None,
+    appear_offline: bool | None = None,
+    send_read_receipts: bool | None = None,
 ) -> User:
     """Change what is given of the user's profile; every value is checked before any is stored.
 
     Names are rendered where they are shown, so nothing is broadcast: pages show the new name as
-    they next render a message, member list or sidebar.
+    they next render a message, member list or sidebar. Turning "appear offline" on or off is
+    told to every server process after commit (their hubs push the person's new presence), and
+    turning it on freezes ``last_seen`` at now. Turning read receipts off hides how far this
+    person has read from others from then on (their own unread counts are unchanged).
     """
-    changes: dict[str, str] = {}
+    changes: dict[str, object] = {}
+    for name, flag in (("appear_offline", appear_offline), ("send_read_receipts", send_read_receipts)):
+        if flag is not None and not isinstance(flag, bool):
+            raise DomainError(f"{name} must be true or false.", field=name)
+    if send_read_receipts is not None:
+        changes["send_read_receipts"] = send_read_receipts
+    if appear_offline is not None and appear_offline != user.appear_offline:
+        changes["appear_offline"] = appear_offline
+        if appear_offline:
+            changes["last_seen"] = timezone.now()
+        transaction.on_commit(functools.partial(broadcasts.presence_hidden, {user.pk: appear_offline}))
     if display_name is not None:
         changes["display_name"] = clean_display_name(display_name)
     if email is not None:

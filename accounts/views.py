@@ -86,7 +86,7 @@ def add_domain_error(form: forms.Form, exc: DomainError, renamed: dict[str, str]
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
-    fields = ("display_name", "email", "time_zone", "clock")
+    fields = ("display_name", "email", "time_zone", "clock", "send_read_receipts", "appear_offline")
     form = ProfileForm(request.POST or None, initial={f: getattr(user, f) for f in fields})
     saved = False
     if request.method == "POST" and form.is_valid():

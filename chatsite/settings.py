@@ -365,6 +365,15 @@ HUB_GAP_CHECK_SECONDS = env_int("HUB_GAP_CHECK_SECONDS", 5)
 # a process that dies leaves its users online for at most TTL seconds.
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)
 PRESENCE_TTL_SECONDS = env_int("PRESENCE_TTL_SECONDS", 30)
+# A page reports its person away after this long without input (or at once when every tab is hidden).
+PRESENCE_AWAY_SECONDS = env_int("PRESENCE_AWAY_SECONDS", 300)
+# Presence changes are pushed at most once per person this often, and only to the members of their
+# rooms (and DMs) of at most PUSH_MAX_MEMBERS; bigger rooms read presence when their member panel opens.
+PRESENCE_PUSH_SECONDS = env_int("PRESENCE_PUSH_SECONDS", 3)
+PRESENCE_PUSH_MAX_MEMBERS = env_int("PRESENCE_PUSH_MAX_MEMBERS", 50)
+# Receipts (messaging.receipts) are shown per person ("seen by alice, bob +3") and pushed live in
+# rooms and DMs of at most this many members; bigger rooms show how many have seen the latest message.
+RECEIPTS_MAX_MEMBERS = env_int("RECEIPTS_MAX_MEMBERS", 20)
 
 LOGGING = {
     "version": 1,

@@ -10,10 +10,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from messaging import batching, changes, reads, search_selectors, selectors, services
-from messaging.exceptions import InvalidMessage, InvalidReadPointer, InvalidReply, MessageNotFound
+from messaging import batching, changes, reads, receipts, search_selectors, selectors, services
+from messaging.exceptions import (
+    InvalidDeliveredPointer,
+    InvalidMessage,
+    InvalidReadPointer,
+    InvalidReply,
+    MessageNotFound,
+)
 from messaging.serialization import message_payload
 from messaging.serializers import (
+    DeliveredMarkSerializer,
     HistoryQuerySerializer,
     MessageCreateSerializer,
     MessageEditSerializer,
@@ -22,6 +29,7 @@ from messaging.serializers import (
     ReactionResultSerializer,
     ReactionToggleSerializer,
     ReadMarkSerializer,
+    ReceiptsSerializer,
     RevisionSerializer,
     SearchPageSerializer,
     SearchQuerySerializer,
@@ -172,3 +180,27 @@ class ReadMarkView(APIView):
         except InvalidReadPointer as exc:
             raise ValidationError({"message": [exc.detail]}) from exc
         return Response(state.payload())
+
+
+class DeliveredMarkView(APIView):
+    @extend_schema(request=DeliveredMarkSerializer, responses={204: None})
+    def post(self, request: Request, room_id: int) -> Response:
+        """Acknowledge that the room's messages up to one reached your client (receipts'
+        "delivered"; reading implies it). Only recorded in rooms of at most RECEIPTS_MAX_MEMBERS."""
+        data = DeliveredMarkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            receipts.delivered_mark(
+                user=request.user, room_id=room_id, message_id=data.validated_data["message"]
+            )
+        except InvalidDeliveredPointer as exc:
+            raise ValidationError({"message": [exc.detail]}) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReceiptsView(APIView):
+    @extend_schema(responses=ReceiptsSerializer)
+    def get(self, request: Request, room_id: int) -> Response:
+        """Receipts of one of your rooms: every other member's delivered and read pointers (small
+        rooms), and how many have received and read the latest message."""
+        return Response(receipts.room_receipts(user=request.user, room_id=room_id).payload())

@@ -6,6 +6,8 @@ from messaging import api
 urlpatterns = [
     path("rooms/<id:room_id>/messages/", api.MessageListView.as_view(), name="api-messages"),
     path("rooms/<id:room_id>/read/", api.ReadMarkView.as_view(), name="api-room-read"),
+    path("rooms/<id:room_id>/delivered/", api.DeliveredMarkView.as_view(), name="api-room-delivered"),
+    path("rooms/<id:room_id>/receipts/", api.ReceiptsView.as_view(), name="api-room-receipts"),
     path("unread/", api.UnreadListView.as_view(), name="api-unread"),
     path("messages/<id:message_id>/", api.MessageDetailView.as_view(), name="api-message"),
     path("messages/<id:message_id>/reactions/", api.ReactionView.as_view(), name="api-message-reactions"),

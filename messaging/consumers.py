@@ -14,6 +14,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from accounts.serialization import user_brief
 from accounts.services import user_touch_last_seen
@@ -23,9 +24,10 @@ from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import Hub, HubUnavailable, get_hub
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
-from messaging import changes, reads, selectors, services
+from messaging import changes, reads, receipts, selectors, services
 from messaging.batching import get_batcher
 from messaging.serialization import message_payload
+from rooms.selectors import small_rooms
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.open_room: int | None = None
         self.typing_sent: dict[int, float] = {}
         self.read_known: dict[int, int] = {}  # room -> the read pointer as of this socket's last read
+        self.delivered_known: dict[int, int] = {}  # room -> what this socket last acknowledged
+        self.no_receipts: set[int] = set()
         self.wants_html = query_param(self.scope, "html") == "1"
+        # Presence (chatsite.realtime.presence): active until the page says otherwise.
+        self.active = True
+        self.hidden = bool(user.appear_offline)
+        self.presence_rooms: set[int] = set()
         # Until catch-up is done, live events wait here so nothing overtakes the replay.
         self.live = False
         self.cursor = 0  # the seq this socket is current to, once live
@@ -87,9 +95,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         self.hub = hub
+        # Who hears this user's presence changes: known before the hub marks them online.
+        sizes = await database_sync_to_async(small_rooms)(
+            user_id=self.user_id,
+            at_most=max(settings.PRESENCE_PUSH_MAX_MEMBERS, settings.RECEIPTS_MAX_MEMBERS),
+        )
+        self.presence_rooms = {r for r, n in sizes.items() if n <= settings.PRESENCE_PUSH_MAX_MEMBERS}
         hub.register(self)
         snapshot = await database_sync_to_async(selectors.socket_snapshot)(user_id=self.user_id)
         hub.attach(self, snapshot.room_ids)
+        # Rooms too big for receipts: their delivered frames are dropped without a database trip.
+        self.no_receipts = {
+            r for r in snapshot.room_ids if r not in sizes or sizes[r] > settings.RECEIPTS_MAX_MEMBERS
+        }
+        # What arrived while the user was away reaches this socket now (in small rooms).
+        await database_sync_to_async(receipts.delivered_on_connect)(
+            user=user, room_ids=set(snapshot.room_ids) - self.no_receipts
+        )
         for seq, kind, room_id in self.membership_log:
             if seq > snapshot.seq:  # changes the snapshot could not see yet
                 if kinds.get(kind).subscription is kinds.Subscription.JOIN:
@@ -284,6 +306,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.hub is not None:
             self.hub.show(self, room_id)
 
+    async def on_presence(self, frame: dict[str, Any]) -> None:
+        """The page reports whether its person is here: ``active`` false when its tab is hidden
+        or nothing was typed, clicked or moved for PRESENCE_AWAY_SECONDS. No answer unless
+        refused; the user is away when every socket of theirs is inactive."""
+        active = frame.get("active")
+        if type(active) is not bool:
+            raise FrameError("invalid_presence", "'active' must be true or false.")
+        if self.hub is not None:
+            self.hub.set_active(self, active)
+
     async def on_typing_start(self, frame: dict[str, Any]) -> None:
         """Tell the room's other members' sockets that this user is typing (ephemeral: no answer,
         nothing stored). Throttled per socket and room; the page sends one every few seconds."""
@@ -328,6 +360,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             user=self.scope["user"], room_id=room_id, message_id=message_id
         )
         self.read_known[room_id] = state.last_read
+
+    async def on_delivered(self, frame: dict[str, Any]) -> None:
+        """The client acknowledges the room's messages up to ``message`` (they reached it): the
+        member's delivered pointer, for receipts. No answer unless refused; in rooms too big for
+        receipts it is dropped here, and a repeat costs no database trip."""
+        room_id = self.member_room(frame)
+        message_id = frame.get("message")
+        if type(message_id) is not int or message_id < 1:
+            raise FrameError("invalid_delivered", "'message' must be a positive integer message id.")
+        if room_id in self.no_receipts or message_id <= self.delivered_known.get(room_id, 0):
+            return
+        await database_sync_to_async(receipts.delivered_mark)(
+            user=self.scope["user"], room_id=room_id, message_id=message_id
+        )
+        self.delivered_known[room_id] = message_id
 
     # -- changes to a sent message: answered with a "result" frame (the change also reaches every
     # member, this socket included, as a message.updated / message.deleted event) --------------
@@ -374,6 +421,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "typing.stop": on_typing_stop,
         "read": on_read,
         "room.open": on_room_open,
+        "presence": on_presence,
+        "delivered": on_delivered,
     }
 
     # -- helpers --------------------------------------------------------------------------------

@@ -70,6 +70,13 @@ class InvalidSearch(DomainError):
     default_detail = "This search cannot be run."
 
 
+class InvalidDeliveredPointer(DomainError):
+    """A delivered pointer past the room's newest message (one in the past is a no-op)."""
+
+    code = "invalid_delivered"
+    default_detail = "'message' must be the id of a message of this room, at most its newest."
+
+
 class InvalidReadPointer(DomainError):
     """A read pointer past the room's newest message (a pointer in the past is a no-op)."""
 

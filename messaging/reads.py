@@ -14,12 +14,10 @@ from django.db import transaction
 
 from accounts.models import User
 from chatsite.realtime import broadcasts, kinds
-from chatsite.validation import InvalidNumber, parse_id
 from messaging.exceptions import InvalidReadPointer
+from messaging.receipts import delivered_through, pointer_target, receipt_publish_on_commit
 from messaging.selectors import Unread, unread_in_room
-from rooms.exceptions import RoomNotFound
 from rooms.models import Membership
-from rooms.selectors import membership_get
 
 
 @transaction.atomic
@@ -29,21 +27,15 @@ def read_mark(*, user: User, room_id: object, message_id: object) -> tuple[Unrea
     Returns (the reader's unread state, whether the pointer moved). A pointer at or behind the
     current one changes nothing and publishes nothing; one past the room's newest message raises
     InvalidReadPointer; a room the user is not in raises RoomNotFound, as for a missing one.
-    When the pointer moves, ``read.updated`` goes to the reader's sockets after commit."""
-    try:
-        room_id = parse_id(room_id, label="room", minimum=1)
-    except InvalidNumber:
-        raise RoomNotFound() from None
-    try:
-        message_id = parse_id(message_id, label="message", field="message", minimum=1)
-    except InvalidNumber as exc:
-        raise InvalidReadPointer(exc.detail, field="message") from None
-    membership = membership_get(user=user, room_id=room_id)
-    if message_id > membership.room.last_message_id:
-        raise InvalidReadPointer(field="message")
+    When the pointer moves, ``read.updated`` goes to the reader's sockets after commit, and in a
+    small room ``receipt.updated`` to the sockets showing it (reading is delivery too)."""
+    membership, message_id = pointer_target(
+        user=user, room_id=room_id, message_id=message_id, invalid=InvalidReadPointer
+    )
+    room_id = membership.room_id
     moved = bool(
         Membership.objects.filter(pk=membership.pk, last_read_message_id__lt=message_id).update(
-            last_read_message_id=message_id
+            last_read_message_id=message_id, last_delivered_message_id=delivered_through(message_id)
         )
     )
     if moved:
@@ -54,6 +46,12 @@ def read_mark(*, user: User, room_id: object, message_id: object) -> tuple[Unrea
         )[0]
     state = unread_in_room(user_id=user.id, room_id=room_id, last_read=last_read)
     if moved:
+        receipt_publish_on_commit(
+            membership=membership,
+            user=user,
+            delivered=membership.last_delivered_message_id,
+            read=message_id,
+        )
         transaction.on_commit(
             functools.partial(
                 broadcasts.ephemeral_publish, kinds.READ_UPDATED, state.payload(), users=[user.id]

@@ -175,3 +175,33 @@ class ReadMarkSerializer(serializers.Serializer):
         max_value=ID_MAX,
         help_text="read up to this message id (a pointer never moves back; past the newest is refused)",
     )
+
+
+class DeliveredMarkSerializer(serializers.Serializer):
+    message = IdField(
+        min_value=1,
+        max_value=ID_MAX,
+        help_text="messages up to this id reached your client (never moves back; past the newest is refused)",
+    )
+
+
+class ReceiptPointerSerializer(serializers.Serializer):
+    room = serializers.IntegerField()
+    user = serializers.DictField(help_text="id, username, display_name")
+    delivered = serializers.IntegerField(help_text="every message up to this id reached a socket of theirs")
+    read = serializers.IntegerField(
+        allow_null=True, help_text="read up to this id; null: they do not send read receipts"
+    )
+
+
+class ReceiptsSerializer(serializers.Serializer):
+    room = serializers.IntegerField()
+    latest = serializers.IntegerField(help_text="the room's newest message (0: none)")
+    latest_sender = serializers.IntegerField(allow_null=True)
+    pointers = ReceiptPointerSerializer(
+        many=True,
+        allow_null=True,
+        help_text="every other member's pointers, in rooms of at most RECEIPTS_MAX_MEMBERS (else null)",
+    )
+    delivered = serializers.IntegerField(help_text="members but its sender whom the latest message reached")
+    seen = serializers.IntegerField(help_text="members but its sender who read the latest message")

@@ -7,6 +7,7 @@ partial (``messaging/_message.html``) these views use for history.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
@@ -26,9 +27,18 @@ from messaging.exceptions import (
     MessageNotFound,
     SendRateLimited,
 )
+from messaging.receipts import room_receipts
 from rooms.exceptions import RoomNotFound
+from rooms.models import Membership
+from rooms.selectors import (
+    dm_partner,
+    presence_states,
+    public_room_preview,
+    room_detail,
+    room_label,
+    rooms_suggested,
+)
 from rooms.selectors import membership_get as room_membership
-from rooms.selectors import public_room_preview, room_detail, room_label, rooms_suggested
 from rooms.views import not_found_as_404, render_chat
 
 
@@ -75,7 +85,11 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
     if around is not None:  # a jump to a message (a reply's parent, a search result)
         page = selectors.history_around(user=request.user, room_id=room_id, message_id=around)
     membership = room_membership(user=request.user, room_id=room_id)
+    partner = dm_partner(room=room, user=request.user) if room.is_direct else None
     context = {
+        # A 1:1 DM's header shows the other person's presence.
+        "partner_id": partner,
+        "partner_presence": presence_states(user_ids=[partner])[partner] if partner else None,
         "room": room,
         "label": room_label(room=room, user=request.user),
         "history": page or selectors.history_page(user=request.user, room_id=room_id),
@@ -87,6 +101,9 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
             user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
         ),
         "quick_reactions": QUICK_REACTIONS,
+        "notify": membership.notify,
+        "notify_choices": Membership.Notify.choices,
+        "receipts_json": json.dumps(room_receipts(user=request.user, room_id=room_id).payload()),
     }
     return render_chat(request, "messaging/room.html", context, seq=seq)
 

@@ -10,7 +10,7 @@ from rooms.models import Membership, Room
 
 class MembershipInline(admin.TabularInline):
     model = Membership
-    fields = ("user", "role", "joined_at")
+    fields = ("user", "role", "joined_at", "notify", "last_read_message_id", "last_delivered_message_id")
     readonly_fields = fields
     extra = 0
     can_delete = False

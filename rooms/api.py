@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -13,13 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from chatsite.realtime.presence import presence_of
 from rooms import selectors, services
 from rooms.models import Room
 from rooms.serializers import (
     DirectSerializer,
     MemberAddSerializer,
     MemberSerializer,
+    NotifySerializer,
     PresenceQuerySerializer,
     PresenceSerializer,
     RoomCreateSerializer,
@@ -128,21 +126,35 @@ class PresenceView(APIView):
     @extend_schema(parameters=[PresenceQuerySerializer], responses=PresenceSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Presence of users who share a room or DM with you (others are left out, as if unknown):
-        online while any socket of theirs is open on any server process."""
+        online while a socket of theirs is open and in use on any server process, away while
+        every one is hidden or idle, offline otherwise (also when they chose to appear offline:
+        their last seen is then the moment they chose it)."""
         query = PresenceQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         visible = selectors.users_sharing_a_room(user=request.user, user_ids=query.validated_data["users"])
+        states = selectors.presence_states(user_ids=sorted(visible))
         return Response(
             [
-                {
-                    "user": user_id,
-                    "state": state["state"],
-                    "last_seen": _timestamp(state["last_seen"]),
-                }
-                for user_id, state in presence_of(visible).items()
+                {"user": user_id, "state": state.state, "last_seen": state.last_seen}
+                for user_id, state in states.items()
             ]
         )
 
 
-def _timestamp(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
+class NotifyView(APIView):
+    """What you are notified of in one of your rooms or DMs (browser notifications now; stored
+    per membership for web push later)."""
+
+    @extend_schema(responses=NotifySerializer)
+    def get(self, request: Request, room_id: int) -> Response:
+        membership = selectors.membership_get(user=request.user, room_id=room_id)
+        return Response({"level": membership.notify})
+
+    @extend_schema(request=NotifySerializer, responses=NotifySerializer)
+    def put(self, request: Request, room_id: int) -> Response:
+        data = NotifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_notify_set(
+            user=request.user, room_id=room_id, level=data.validated_data["level"]
+        )
+        return Response({"level": membership.notify})

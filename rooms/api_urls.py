@@ -10,6 +10,7 @@ urlpatterns = [
     path("rooms/<id:room_id>/leave/", api.RoomLeaveView.as_view(), name="api-room-leave"),
     path("rooms/<id:room_id>/members/", api.MemberListView.as_view(), name="api-room-members"),
     path("rooms/<id:room_id>/members/<id:user_id>/", api.MemberDetailView.as_view(), name="api-room-member"),
+    path("rooms/<id:room_id>/notifications/", api.NotifyView.as_view(), name="api-room-notifications"),
     path("dms/", api.DirectView.as_view(), name="api-dms"),
     path("presence/", api.PresenceView.as_view(), name="api-presence"),
     path("auth/register/", account_api.RegisterView.as_view(), name="api-register"),

@@ -16,3 +16,8 @@ class InvalidRoom(DomainError):
 class UnknownUser(DomainError):
     code = "unknown_user"
     default_detail = "No such user."
+
+
+class InvalidNotify(DomainError):
+    code = "invalid_notify"
+    default_detail = "Notifications must be one of: all, mentions, muted."

@@ -67,6 +67,11 @@ class Membership(models.Model):
         ADMIN = "admin", "Admin"
         MEMBER = "member", "Member"
 
+    class Notify(models.TextChoices):
+        ALL = "all", "All messages"
+        MENTIONS = "mentions", "Mentions only"
+        MUTED = "muted", "Muted"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
@@ -74,6 +79,15 @@ class Membership(models.Model):
     # How far the member has read: every message of the room with an id up to this one. Only
     # grows (messaging.reads.read_mark); a member starts at the room's newest message.
     last_read_message_id = models.BigIntegerField(default=0)
+    # How far the room's messages have reached a socket of the member (receipts: "delivered").
+    # Only grows, and reading implies delivery: the effective pointer is the larger of the two.
+    # Advanced by the member's client acknowledging what arrived (messaging.receipts), never
+    # by the hub's fan-out.
+    last_delivered_message_id = models.BigIntegerField(default=0)
+    # What the member is notified of (browser notifications now, web push later): every message,
+    # mentions only (in a DM every message is for the member, so: all), or nothing — a muted
+    # room still counts unread, quietly.
+    notify = models.CharField(max_length=8, choices=Notify.choices, default=Notify.MENTIONS)
 
     class Meta:
         constraints = [

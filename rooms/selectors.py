@@ -84,22 +84,35 @@ def room_detail(*, user: User, room_id: int) -> Room:
     return Room.objects.annotate(member_count=Count("memberships")).get(pk=room_id)
 
 
-def room_labels(*, rooms: list[Room], user: User) -> dict[int, str]:
-    """What each room is called for ``user``: its name; a DM (unless its group was given a
-    name) is named after the *other* participants, by their shown names (display name, else username), in one query for all."""
-    labels = {room.id: room.name for room in rooms if not room.is_direct or room.named}
-    direct_ids = [room.id for room in rooms if room.is_direct and not room.named]
-    others: dict[int, list[str]] = {room_id: [] for room_id in direct_ids}
+def _direct_others(*, rooms: list[Room], user: User) -> dict[int, list[tuple[int, str]]]:
+    """The *other* participants of each DM among ``rooms``, as (user id, shown name), by
+    username, in one query for all."""
+    direct_ids = [room.id for room in rooms if room.is_direct]
+    others: dict[int, list[tuple[int, str]]] = {room_id: [] for room_id in direct_ids}
     rows = (
         Membership.objects.filter(room_id__in=direct_ids)
         .exclude(user=user)
-        .values_list("room_id", "user__display_name", "user__username")
+        .values_list("room_id", "user_id", "user__display_name", "user__username")
         .order_by(Lower("user__username"))
     )
-    for room_id, display_name, username in rows:
-        others[room_id].append(display_name or username)
+    for room_id, user_id, display_name, username in rows:
+        others[room_id].append((user_id, display_name or username))
+    return others
+
+
+def room_labels(*, rooms: list[Room], user: User) -> dict[int, str]:
+    """What each room is called for ``user``: its name; a DM (unless its group was given a
+    name) is named after the *other* participants, by their shown names (display name, else
+    username)."""
+    labels = {room.id: room.name for room in rooms if not room.is_direct or room.named}
+    others = _direct_others(rooms=[room for room in rooms if room.id not in labels], user=user)
     # Every other participant's account is gone: their messages say "deleted user" too.
-    labels.update({room_id: ", ".join(names) or "deleted user" for room_id, names in others.items()})
+    labels.update(
+        {
+            room_id: ", ".join(name for _, name in people) or "deleted user"
+            for room_id, people in others.items()
+        }
+    )
     return labels
 
 
@@ -107,10 +120,69 @@ def room_label(*, room: Room, user: User) -> str:
     return room_labels(rooms=[room], user=user)[room.id]
 
 
+def dm_partner(*, room: Room, user: User) -> int | None:
+    """The other person of a 1:1 DM (None for rooms, group DMs, and a DM whose other account is gone)."""
+    people = _direct_others(rooms=[room], user=user).get(room.id, [])
+    return people[0][0] if len(people) == 1 else None
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    state: str  # "online" | "away" | "offline"
+    last_seen: datetime | None
+
+    @property
+    def online(self) -> bool:
+        return self.state == "online"
+
+
+def presence_states(*, user_ids: list[int]) -> dict[int, PresenceState]:
+    """Presence of these users (callers scope who may see whom): from the shared store, except
+    those who appear offline, who are offline with the last seen frozen on their account when
+    they chose it. One query plus the store's round trips."""
+    rows = User.objects.filter(pk__in=user_ids).values_list("pk", "appear_offline", "last_seen")
+    hidden = {pk for pk, appear_offline, _ in rows if appear_offline}
+    stored = {pk: last_seen for pk, _, last_seen in rows}
+    states = presence_of(user_ids, hidden=hidden)
+    return {
+        u: PresenceState(
+            state=state["state"],
+            last_seen=(
+                datetime.fromtimestamp(state["last_seen"], tz=UTC)
+                if state["last_seen"] is not None
+                else stored.get(u)
+            ),
+        )
+        for u, state in states.items()
+    }
+
+
+def small_rooms(*, user_id: int, at_most: int) -> dict[int, int]:
+    """The user's rooms and DMs of at most ``at_most`` members, with their member counts: whose
+    members are told of the user's presence changes (PRESENCE_PUSH_MAX_MEMBERS) and see their
+    receipts per person (RECEIPTS_MAX_MEMBERS)."""
+    mine = Membership.objects.filter(user_id=user_id).values("room_id")
+    return dict(
+        Membership.objects.filter(room_id__in=mine)
+        .values("room_id")
+        .annotate(n=Count("pk"))
+        .filter(n__lte=at_most)
+        .values_list("room_id", "n")
+    )
+
+
+def room_has_at_most(*, room_id: int, members: int) -> bool:
+    """Whether the room has at most this many members, reading at most one more index entry."""
+    return Membership.objects.filter(room_id=room_id).values("pk")[: members + 1].count() <= members
+
+
 @dataclass(frozen=True)
 class SidebarEntry:
     room: Room
     label: str
+    partner: int | None = None  # the other person of a 1:1 DM
+    presence: PresenceState | None = None  # theirs
+    notify: str = Membership.Notify.MENTIONS  # the user's notification level here
 
 
 @dataclass(frozen=True)
@@ -122,7 +194,23 @@ class Sidebar:
 def sidebar(*, user: User) -> Sidebar:
     rooms = list(rooms_for_user(user=user))
     labels = room_labels(rooms=rooms, user=user)
-    entries = [SidebarEntry(room=r, label=labels[r.id]) for r in rooms]
+    partners = {
+        room_id: people[0][0]
+        for room_id, people in _direct_others(rooms=rooms, user=user).items()
+        if len(people) == 1
+    }
+    states = presence_states(user_ids=list(partners.values()))
+    levels = dict(Membership.objects.filter(user=user).values_list("room_id", "notify"))
+    entries = [
+        SidebarEntry(
+            room=r,
+            label=labels[r.id],
+            partner=partners.get(r.id),
+            presence=states.get(partners[r.id]) if r.id in partners else None,
+            notify=levels.get(r.id, Membership.Notify.MENTIONS),
+        )
+        for r in rooms
+    ]
     return Sidebar(
         rooms=[e for e in entries if not e.room.is_direct],
         directs=[e for e in entries if e.room.is_direct],
@@ -144,25 +232,18 @@ def users_sharing_a_room(*, user: User, user_ids: list[int]) -> set[int]:
 @dataclass(frozen=True)
 class MemberPresence:
     membership: Membership
-    online: bool
-    last_seen: datetime | None
+    presence: PresenceState
+
+
+PRESENCE_ORDER = {"online": 0, "away": 1, "offline": 2}
 
 
 def room_members_presence(*, user: User, room_id: int) -> list[MemberPresence]:
     """The room's members with their presence (they all share this room with ``user``), online
-    first, each group by username. Read when the member panel opens: presence changes are not
-    pushed to big rooms' members."""
+    first, then away, then offline, each group by username. Read when the member panel opens:
+    presence changes are not pushed to big rooms' members."""
     members = list(room_members(user=user, room_id=room_id))
-    states = presence_of(m.user_id for m in members)
-    entries = []
-    for m in members:
-        state = states[m.user_id]
-        seen = state["last_seen"]
-        entries.append(
-            MemberPresence(
-                membership=m,
-                online=state["state"] == "online",
-                last_seen=datetime.fromtimestamp(seen, tz=UTC) if seen is not None else m.user.last_seen,
-            )
-        )
-    return sorted(entries, key=lambda entry: not entry.online)  # stable: usernames stay in order
+    states = presence_states(user_ids=[m.user_id for m in members])
+    entries = [MemberPresence(membership=m, presence=states[m.user_id]) for m in members]
+    # stable: usernames stay in order within each state
+    return sorted(entries, key=lambda entry: PRESENCE_ORDER[entry.presence.state])

@@ -111,5 +111,16 @@ class PresenceQuerySerializer(serializers.Serializer):
 
 class PresenceSerializer(serializers.Serializer):
     user = serializers.IntegerField()
-    state = serializers.ChoiceField(choices=["online", "offline"])
-    last_seen = serializers.DateTimeField(allow_null=True, help_text="when a socket of theirs was last open")
+    state = serializers.ChoiceField(choices=["online", "away", "offline"])
+    last_seen = serializers.DateTimeField(
+        allow_null=True,
+        help_text="when a socket of theirs was last open (frozen while they appear offline)",
+    )
+
+
+class NotifySerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        help_text="all: every message; mentions: mentions of you or @room (in a DM, every message); "
+        "muted: nothing (unread still counts, quietly)",
+    )

@@ -16,7 +16,7 @@ from accounts.services import password_check, user_delete, user_register
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
 from chatsite.validation import clean_text
-from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
+from rooms.exceptions import InvalidNotify, InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
 from rooms.serialization import member_payload, room_brief, room_settings
@@ -295,3 +295,16 @@ def account_delete(*, user: User, password: str) -> None:
         if not membership.room.is_direct or membership.room.is_group:
             room_leave(user=user, room_id=membership.room_id)
     user_delete(user=user)
+
+
+@transaction.atomic
+def membership_notify_set(*, user: User, room_id: int, level: object) -> Membership:
+    """What the member is notified of in one of their rooms: all, mentions or muted
+    (InvalidNotify otherwise; RoomNotFound for a room they are not in). A setting of theirs
+    alone: nothing is broadcast; their pages read it when they load."""
+    if level not in Membership.Notify.values:
+        raise InvalidNotify(field="level")
+    membership = membership_get(user=user, room_id=room_id)
+    membership.notify = level
+    membership.save(update_fields=["notify"])
+    return membership

@@ -10,6 +10,7 @@ urlpatterns = [
     path("rooms/<id:room_id>/join/", views.join, name="room-join"),
     path("rooms/<id:room_id>/leave/", views.leave, name="room-leave"),
     path("rooms/<id:room_id>/members/", views.members, name="room-members"),
+    path("rooms/<id:room_id>/notifications/", views.notifications, name="room-notifications"),
     path("rooms/<id:room_id>/settings/", views.room_settings, name="room-settings"),
     path("rooms/<id:room_id>/invite-search/", views.invite_search, name="room-invite-search"),
     path("dm/new/", views.dm_new, name="dm-new"),

@@ -22,7 +22,7 @@ from chatsite.exceptions import DomainError, NotFound, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_optional_id
 from rooms import selectors, services
-from rooms.exceptions import UnknownUser
+from rooms.exceptions import InvalidNotify, UnknownUser
 from rooms.models import Room
 
 SEARCH_LIMIT = 8
@@ -117,6 +117,20 @@ def leave(request: HttpRequest, room_id: int) -> HttpResponse:
         return HttpResponse(exc.detail, status=exc.status)
     # A public room stays open to look into: its page becomes the preview with a Join button.
     return _go(request, f"/r/{room_id}/" if room.kind == Room.Kind.PUBLIC else "/")
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def notifications(request: HttpRequest, room_id: int) -> HttpResponse:
+    """Set what the member is notified of here (the room header's select)."""
+    try:
+        services.membership_notify_set(user=request.user, room_id=room_id, level=request.POST.get("level"))
+    except InvalidNotify as exc:
+        return HttpResponse(exc.detail, status=400)
+    if request.htmx:
+        return HttpResponse(status=204)
+    return _go(request, f"/r/{room_id}/")
 
 
 @login_required

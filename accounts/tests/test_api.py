@@ -172,9 +172,20 @@ def test_me_patch_changes_the_profile(auth_api, make_user):
     assert (user.display_name, user.theme) == ("Ann Smith", "dark")
 
 
+def test_me_patch_appear_offline(auth_api, make_user):
+    user = make_user("ann")
+    response = auth_api(user).patch("/api/auth/me/", {"appear_offline": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["appear_offline"] is True and response.json()["last_seen"]
+    user.refresh_from_db()
+    assert user.appear_offline
+
+
 @pytest.mark.parametrize(
     "data",
     [
+        {"appear_offline": "maybe"},
+        {"appear_offline": None},
         {"display_name": "x" * 10_000},
         {"display_name": "\u200b\u200b"},
         {"display_name": "ok", "theme": "neon"},
@@ -186,9 +197,10 @@ def test_me_patch_refuses_bad_input_and_stores_nothing(auth_api, make_user, data
     user = make_user("ann", display_name="Ann")
     response = auth_api(user).patch("/api/auth/me/", data, format="json")
     assert response.status_code == 400
-    assert set(response.json()) <= {"display_name", "theme", "email"}
+    assert set(response.json()) <= {"display_name", "theme", "email", "appear_offline"}
     user.refresh_from_db()
     assert (user.username, user.display_name, user.theme) == ("ann", "Ann", "system")
+    assert not user.appear_offline
 
 
 def test_password_change_revokes_every_refresh_token_and_answers_a_new_pair(api, make_user):

@@ -185,3 +185,28 @@ def test_user_delete_keeps_the_event_log_whole_and_revokes_tokens(
     with pytest.raises(TokenError):
         RefreshToken(token).check_blacklist()
     assert [c.func.__name__ for c in callbacks] == ["accounts_sockets_close"]
+
+
+def test_appear_offline_freezes_last_seen_and_tells_every_server_process(django_capture_on_commit_callbacks):
+    from chatsite.realtime import broadcasts
+
+    user = User.objects.create_user(username="shy", password=PASSWORD)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_profile_update(user=user, appear_offline=True)
+    assert [(c.func, c.args) for c in callbacks] == [(broadcasts.presence_hidden, ({user.pk: True},))]
+    user.refresh_from_db()
+    frozen = user.last_seen
+    assert user.appear_offline and frozen is not None
+    services.user_touch_last_seen(user_id=user.pk)  # a socket of theirs closed later
+    user.refresh_from_db()
+    assert user.last_seen == frozen
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_profile_update(user=user, appear_offline=True)  # no change: nothing to tell
+    assert callbacks == []
+    with pytest.raises(DomainError) as info:
+        services.user_profile_update(user=user, appear_offline="no")  # type: ignore[arg-type]
+    assert info.value.field == "appear_offline"
+    services.user_profile_update(user=user, appear_offline=False)
+    services.user_touch_last_seen(user_id=user.pk)
+    user.refresh_from_db()
+    assert not user.appear_offline and user.last_seen > frozen

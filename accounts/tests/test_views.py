@@ -154,6 +154,17 @@ def test_profile_page_changes_the_display_name_shown_in_the_chat(make_user):
     assert b"Ann Smith" in client.get("/").content
 
 
+def test_profile_page_turns_appear_offline_on_and_off(make_user):
+    client, user = logged_in(make_user)
+    response = csrf_post(client, "/account/", {"display_name": "", "email": "", "appear_offline": "on"})
+    assert b"Saved." in response.content and b'id="id_appear_offline" checked' in (response.content)
+    user.refresh_from_db()
+    assert user.appear_offline
+    csrf_post(client, "/account/", {"display_name": "", "email": ""})  # unticked
+    user.refresh_from_db()
+    assert not user.appear_offline
+
+
 @pytest.mark.parametrize("value", ["x" * 10_000, "\u200b\u200d"])
 def test_profile_page_refuses_a_bad_display_name(make_user, value):
     client, user = logged_in(make_user, display_name="Ann")

@@ -40,6 +40,8 @@ HUB_MESSAGE_TYPE = "parley.event"
 HUB_BATCH_TYPE = "parley.events"
 # Not an event (no seq, nothing to replay): close these users' sockets in every process.
 HUB_ACCOUNTS_CLOSED_TYPE = "parley.accounts_closed"
+# Not an event: these users' "appear offline" setting changed ({"users": {id: hidden}}).
+HUB_PRESENCE_HIDDEN_TYPE = "parley.presence_hidden"
 
 
 def encode(frame: dict[str, Any]) -> str:
@@ -72,22 +74,24 @@ def ephemeral_message(
     *,
     room_id: int | None = None,
     users: Iterable[int] = (),
+    room_ids: Iterable[int] = (),
     exclude_user: int | None = None,
 ) -> dict[str, Any]:
     """The hub message of an ephemeral event, encoded once: to a room's sockets (``room_id``;
-    for an OPEN_ROOM kind, those that have it open) or to named users' (``users``), leaving out
-    ``exclude_user``'s own sockets (e.g. the typist)."""
+    for an OPEN_ROOM kind, those that have it open), to several rooms' (``room_ids``, a ROOMS
+    kind) or to named users' (``users``), leaving out ``exclude_user``'s own sockets (e.g. the
+    typist)."""
     if kind.stored:
         raise ValueError(f"{kind.name} is stored: record it in its service (events.event_record)")
-    if (kind.audience is not Audience.USERS) != (room_id is not None):
-        raise ValueError(
-            f"{kind.name} is heard by {kind.audience}: pass {'room_id' if room_id is None else 'users'}"
-        )
+    by_room = kind.audience in (Audience.ROOM, Audience.OPEN_ROOM)
+    if by_room != (room_id is not None):
+        raise ValueError(f"{kind.name} is heard by {kind.audience}: pass room_id only for a room kind")
     text, html_text = encode_event(kind, None, payload)
     return {
         "type": HUB_MESSAGE_TYPE,
         "room": room_id,
         "users": sorted(set(users)),
+        "rooms": sorted(set(room_ids)),
         "exclude": exclude_user,
         "seq": None,
         "kind": kind.name,
@@ -165,6 +169,11 @@ def ephemeral_publish(kind: EventKind, payload: dict[str, Any], **audience: Any)
 async def ephemeral_publish_async(kind: EventKind, payload: dict[str, Any], **audience: Any) -> None:
     """Publish an ephemeral event from async code (a consumer), on the running loop's layer."""
     await get_channel_layer().group_send(PROCESS_GROUP, ephemeral_message(kind, payload, **audience))
+
+
+def presence_hidden(hidden: dict[int, bool]) -> None:
+    """Tell every server process that these users' "appear offline" setting changed."""
+    _group_send({"type": HUB_PRESENCE_HIDDEN_TYPE, "users": {str(u): h for u, h in hidden.items()}})
 
 
 def accounts_closed(user_ids: list[int]) -> None:

@@ -1,5 +1,6 @@
 """What the web page's socket code reads from the page: the event-kind table (not a copy of
-it) and the ping/pong deadline that finds a hung connection."""
+it), the ping/pong deadline that finds a hung connection, and how long its person may be idle
+before the page reports them away."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ def _table() -> str:
     return json.dumps(kinds.client_table(), separators=(",", ":"))
 
 
-def event_kinds(request: HttpRequest) -> dict[str, str]:
+def event_kinds(request: HttpRequest) -> dict[str, object]:
     return {
         "event_kinds_json": _table(),
         "ws_ping_ms": settings.WS_PING_INTERVAL_MS,
         "ws_pong_ms": settings.WS_PONG_TIMEOUT_MS,
+        "presence_away_seconds": settings.PRESENCE_AWAY_SECONDS,
     }

@@ -34,16 +34,17 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chatsite.realtime import kinds, selectors
+from chatsite.realtime import broadcasts, kinds, selectors
 from chatsite.realtime.broadcasts import (
     HUB_ACCOUNTS_CLOSED_TYPE,
     HUB_BATCH_TYPE,
     HUB_MESSAGE_TYPE,
+    HUB_PRESENCE_HIDDEN_TYPE,
     PROCESS_GROUP,
     hub_message,
 )
 from chatsite.realtime.kinds import Audience, Subscription
-from chatsite.realtime.presence import ProcessPresence
+from chatsite.realtime.presence import ProcessPresence, presence_changes, presence_of
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ class LocalSocket(Protocol):
     rooms: set[int]
     open_room: int | None  # the room the client shows (``room.open``), one of ``rooms``
     wants_html: bool
+    active: bool  # its page is visible and its person not idle (the ``presence`` frame)
+    hidden: bool  # its user appears offline
+    presence_rooms: set[int]  # its user's rooms small enough to be told of their presence
 
     async def deliver(self, seq: int | None, text: str) -> None: ...
 
@@ -92,6 +96,10 @@ class Hub:
         # happened; the event loop never waits for the store.
         self._presence_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-presence")
         self._heartbeat_task: asyncio.Task[None] | None = None
+        # Users whose presence may have changed since the last push, with the rooms to tell
+        # (those of sockets that have closed since; open sockets' rooms are read at the push).
+        self._presence_dirty: dict[int, set[int]] = {}
+        self._push_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -128,6 +136,10 @@ class Hub:
             self._watch_task = asyncio.create_task(self._watch(), name="parley-hub-gap-check")
         if self._heartbeat_task is None or self._heartbeat_task.done():
             self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="parley-hub-presence")
+        if self._push_task is None or self._push_task.done():
+            self._push_task = asyncio.create_task(
+                self._push_presence_forever(), name="parley-hub-presence-push"
+            )
         self._started.set()
         refresh = loop.time() + GROUP_REFRESH_SECONDS
         while True:
@@ -146,6 +158,9 @@ class Hub:
             kind = message.get("type")
             if kind == HUB_ACCOUNTS_CLOSED_TYPE:
                 await self.close_accounts(message.get("users", []))
+                continue
+            if kind == HUB_PRESENCE_HIDDEN_TYPE:
+                self.set_hidden({int(u): bool(h) for u, h in message.get("users", {}).items()})
                 continue
             events = (
                 [message]
@@ -216,10 +231,60 @@ class Hub:
         """Keep this process's users online in the shared store (chatsite.realtime.presence)."""
         while True:
             try:
-                await self._write_presence(self.presence.beat, list(self.by_user))
+                await self._write_presence(self.presence.beat, self.local_activity(self.by_user))
             except Exception:
                 logger.exception("presence heartbeat failed")
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
+
+    def local_activity(self, user_ids: Iterable[int]) -> dict[int, bool]:
+        """``{user: active}`` for those of these users with a socket here: active if any is."""
+        return {u: any(s.active for s in self.by_user[u]) for u in user_ids if u in self.by_user}
+
+    def set_active(self, socket: LocalSocket, active: bool) -> None:
+        """The socket's page reported activity (visible and used) or its absence. Written to
+        the store with the next push, so a flood of reports is one write."""
+        if socket.active != active:
+            socket.active = active
+            self._presence_dirty.setdefault(socket.user_id, set())
+
+    def set_hidden(self, hidden: dict[int, bool]) -> None:
+        """Users' "appear offline" setting changed: their local sockets follow it."""
+        for user_id, value in hidden.items():
+            for socket in self.by_user.get(user_id, ()):
+                socket.hidden = value
+            if user_id in self.by_user:
+                self._presence_dirty.setdefault(user_id, set())
+
+    async def _push_presence_forever(self) -> None:
+        while True:
+            await asyncio.sleep(settings.PRESENCE_PUSH_SECONDS)
+            try:
+                await self.push_presence()
+            except Exception:
+                logger.exception("presence push failed")
+
+    async def push_presence(self) -> None:
+        """Publish the presence changes of the users marked since the last push: each user's
+        merged state (all processes) if it differs from the last one published, to the members of
+        their small rooms. At most one event per user per push interval: a user whose tabs flicker
+        between visible and hidden is one event, or none."""
+        if not self._presence_dirty:
+            return
+        dirty, self._presence_dirty = self._presence_dirty, {}
+        audience: dict[int, set[int]] = {}
+        hidden: set[int] = set()
+        for user_id, rooms in dirty.items():
+            audience[user_id] = set(rooms)
+            for socket in self.by_user.get(user_id, ()):
+                audience[user_id] |= socket.presence_rooms
+                if socket.hidden:
+                    hidden.add(user_id)
+        activity = self.local_activity(dirty)
+        states = await self._write_presence(_merged_changes, self.presence, activity, audience, hidden)
+        for user_id, state in states.items():
+            await broadcasts.ephemeral_publish_async(
+                kinds.PRESENCE, {"user": user_id, **state}, room_ids=audience[user_id]
+            )
 
     def _write_presence(self, write: Any, *args: Any) -> asyncio.Future[None]:
         return asyncio.get_running_loop().run_in_executor(self._presence_writer, write, *args)
@@ -253,7 +318,9 @@ class Hub:
         first = socket.user_id not in self.by_user
         self.by_user[socket.user_id].add(socket)
         if first:
-            self._presence_changed(self.presence.beat, (socket.user_id,))
+            self._presence_changed(self.presence.beat, {socket.user_id: socket.active})
+        if first or socket.active:
+            self._presence_dirty.setdefault(socket.user_id, set())
 
     def attach(self, socket: LocalSocket, room_ids: Iterable[int]) -> None:
         for room_id in room_ids:
@@ -277,9 +344,12 @@ class Hub:
     def unregister(self, socket: LocalSocket) -> None:
         for room_id in list(socket.rooms):
             self.detach(socket, room_id)
-        had = socket.user_id in self.by_user
+        had = socket in self.by_user.get(socket.user_id, ())
         _discard(self.by_user, socket.user_id, socket)
-        if had and socket.user_id not in self.by_user:  # their last socket here: gone from here
+        if not had:
+            return
+        self._presence_dirty.setdefault(socket.user_id, set()).update(socket.presence_rooms)
+        if socket.user_id not in self.by_user:  # their last socket here: gone from here
             self._presence_changed(self.presence.gone, socket.user_id)
 
     def local_sockets(self, room_id: int) -> int:
@@ -310,6 +380,8 @@ class Hub:
             sockets: tuple[LocalSocket, ...] = tuple(self.by_room.get(room_id, ()))
         elif kind.audience is Audience.OPEN_ROOM:
             sockets = tuple(self.by_open_room.get(room_id, ()))
+        elif kind.audience is Audience.ROOMS:
+            sockets = tuple({s for room in message.get("rooms", ()) for s in self.by_room.get(room, ())})
         else:
             sockets = tuple(
                 socket for user in message.get("users", ()) for socket in self.by_user.get(user, ())
@@ -326,6 +398,21 @@ class Hub:
             for socket in subject_sockets:
                 self.detach(socket, room_id)
                 socket.membership_changed(kind.name, room_id, seq or 0)
+
+
+def _merged_changes(
+    presence: ProcessPresence,
+    activity: dict[int, bool],
+    audience: dict[int, set[int]],
+    hidden: set[int],
+) -> dict[int, dict[str, Any]]:
+    """(On the presence writer thread.) Write this process's activity of these users, read their
+    merged states, and return those that changed and have someone to tell."""
+    if activity:
+        presence.beat(activity)
+    told = [u for u, rooms in audience.items() if rooms]
+    states = presence_of(told, hidden=hidden)
+    return {u: states[u] for u in presence_changes(states)}
 
 
 def _log_failure(future: Any) -> None:

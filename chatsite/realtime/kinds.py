@@ -26,6 +26,9 @@ class Audience(StrEnum):
     # The sockets that have the event's room open (``room.open``): what is only worth showing
     # to someone looking at the room, so a big room's fan-out is bounded by who is looking.
     OPEN_ROOM = "open_room"
+    # Every socket of the members of several rooms, each socket once (a presence change, told
+    # to the person's rooms small enough to hear it).
+    ROOMS = "rooms"
 
 
 class Subscription(StrEnum):
@@ -118,3 +121,10 @@ TYPING = declare("typing", stored=False, audience=Audience.OPEN_ROOM, client="ty
 # so every tab and device updates its badges at once. The pointer itself is stored on the
 # membership (one UPDATE); this event only announces it, so it needs no seq.
 READ_UPDATED = declare("read.updated", stored=False, audience=Audience.USERS, client="read")
+# Ephemeral: a person's presence changed (online, away, offline), to the members of their rooms
+# of at most PRESENCE_PUSH_MAX_MEMBERS; coalesced by the hub (at most one per person every
+# PRESENCE_PUSH_SECONDS). Bigger rooms read presence when their member panel opens.
+PRESENCE = declare("presence.updated", stored=False, audience=Audience.ROOMS, client="presence")
+# Ephemeral, to the sockets showing a room of at most RECEIPTS_MAX_MEMBERS: how far one member's
+# sockets have received the room and (if they share it) read it, for "delivered" and "seen by".
+RECEIPT_UPDATED = declare("receipt.updated", stored=False, audience=Audience.OPEN_ROOM, client="receipt")

@@ -1,9 +1,11 @@
 import pytest
 
+from accounts import services as accounts_services
 from accounts.models import User
 from chatsite.realtime.models import Event
 from chatsite.realtime.presence import ProcessPresence
 from conftest import PASSWORD
+from rooms import services as rooms_services
 from rooms.models import Membership, Room
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +124,21 @@ def test_presence_of_users_who_share_a_room_only(auth_api, room_of_two, make_use
     assert by_user[ann.id] == {"user": ann.id, "state": "offline", "last_seen": None}
     elsewhere.gone(ben.id)
     assert auth_api(ann).get(f"/api/presence/?users={ben.id}").json()[0]["state"] == "offline"
+
+
+def test_presence_says_away_and_hides_who_appears_offline(auth_api, room_of_two, make_user):
+    _, ann, ben = room_of_two
+    cat = make_user()
+    rooms_services.member_add(actor=ann, room_id=room_of_two[0].id, username=cat.username)
+    somewhere = ProcessPresence()
+    somewhere.beat({ben.id: False, cat.id: True})  # ben's only tab is hidden
+    accounts_services.user_profile_update(user=cat, appear_offline=True)
+    cat.refresh_from_db()
+    answer = auth_api(ann).get(f"/api/presence/?users={ben.id},{cat.id}").json()
+    by_user = {entry["user"]: entry for entry in answer}
+    assert by_user[ben.id]["state"] == "away"
+    assert by_user[cat.id]["state"] == "offline"
+    assert by_user[cat.id]["last_seen"] == cat.last_seen.isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize("users", ["", "1,x", "1,,2", "-1", ",".join(str(i) for i in range(1, 102))])

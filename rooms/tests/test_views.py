@@ -215,6 +215,22 @@ def test_members_panel_shows_who_is_online_first(owner, make_user, room):
     assert "Last seen 0" in items[2] and "minutes ago" in items[2]  # olga: just now
 
 
+def test_a_dm_shows_the_other_persons_presence_in_its_header_and_the_dm_list(owner, make_user):
+    zed, amy = make_user("zed"), make_user("amy")
+    with_zed, _ = services.dm_open(user=owner, usernames=[zed.username])
+    group, _ = services.dm_open(user=owner, usernames=[zed.username, amy.username])
+    ProcessPresence().beat({zed.id: False})  # zed's only tab is hidden
+    page = client_for(owner).get(f"/r/{with_zed.id}/").content.decode()
+    header = page.split('<header class="room-header">')[1].split("</header>")[0]
+    assert re.search(rf'data-presence-user="{zed.id}" data-state="away">.*>Away<', header)
+    item = page.split(f'id="sidebar-room-{with_zed.id}"')[1].split("</li>")[0]
+    assert f'data-presence-user="{zed.id}" data-state="away"' in item and ", Away" in item
+    group_item = page.split(f'id="sidebar-room-{group.id}"')[1].split("</li>")[0]
+    assert "data-presence-user" not in group_item  # a group DM has no one person to show
+    group_page = client_for(owner).get(f"/r/{group.id}/").content.decode()
+    assert "room-presence" not in group_page
+
+
 def csrf_post(client: Client, url: str, data: dict) -> object:
     token = client.get(url).cookies["csrftoken"].value
     return client.post(url, {**data, "csrfmiddlewaretoken": token})

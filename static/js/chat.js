@@ -246,7 +246,9 @@
     membership: onMember,
     typing: onTyping,
     read: onRead,
-    "room-update": onRoomUpdate
+    "room-update": onRoomUpdate,
+    presence: onPresence,
+    receipt: onReceipt
   };
 
   function handle(frame) {
@@ -255,6 +257,7 @@
       // Only stored events move the cursor (not acks, whose event may still be on its way).
       if (kind.stored && typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
       if (CLIENT[kind.client]) CLIENT[kind.client](frame);
+      showReceipts();
       return;
     }
     switch (frame.type) {
@@ -273,6 +276,8 @@
           if (entry.waiting) transmit(clientId);
         });
         loadUnread(); // what was read elsewhere while this socket was away
+        activeSent = true; // what the server assumes of a new socket
+        reportPresence();
         lastReadSent = 0;
         flushRead();
         break;
@@ -297,7 +302,11 @@
   function onMessageNew(frame) {
     var m = frame.message;
     var mine = Boolean(m.sender && m.sender.id === userId);
-    if (!mine) countUnread(m);
+    if (!mine) {
+      countUnread(m);
+      ackDelivered(m.room, m.id);
+      maybeNotify(m);
+    }
     if (roomId === null || m.room !== roomId || !list) {
       bumpRoom(m.room);
       return;
@@ -475,7 +484,8 @@
   function showTitle() {
     var total = 0;
     Object.keys(unread).forEach(function (id) {
-      total += unread[id].unread;
+      var item = document.getElementById("sidebar-room-" + id);
+      if (!item || item.dataset.notify !== "muted") total += unread[id].unread; // muted: quietly
     });
     document.title = total ? "(" + (total > 99 ? "99+" : total) + ") " + baseTitle : baseTitle;
   }
@@ -539,6 +549,173 @@
   }
 
   document.addEventListener("visibilitychange", flushRead);
+
+  // -- receipts ---------------------------------------------------------------------------------
+  // Every message of others that reaches this page is acknowledged (at most one frame per room
+  // per second: the newest id), so its sender sees "Delivered". Under the open room's list, the
+  // latest message shows "Sent" / "Delivered" (if it is mine) or "Seen by alice, bob +3", from
+  // the other members' pointers (page + receipt.updated); big rooms show a count as rendered.
+
+  var DELIVERED_DELAY_MS = 1000;
+  var deliveredDue = Object.create(null); // room id -> newest message id to acknowledge
+  var deliveredTimer = null;
+  var receiptLine = document.getElementById("receipt-line");
+  var receipts = receiptLine ? JSON.parse(receiptLine.dataset.receipts || "null") : null;
+  var pointers = new Map(); // user id -> {user, delivered, read}
+  if (receipts && receipts.pointers) {
+    receipts.pointers.forEach(function (p) {
+      pointers.set(p.user.id, p);
+    });
+  }
+
+  function ackDelivered(room, id) {
+    if (!(deliveredDue[room] >= id)) deliveredDue[room] = id;
+    if (deliveredTimer === null) deliveredTimer = setTimeout(flushDelivered, DELIVERED_DELAY_MS);
+  }
+
+  function flushDelivered() {
+    deliveredTimer = null;
+    Object.keys(deliveredDue).forEach(function (room) {
+      if (send({ type: "delivered", room: Number(room), message: deliveredDue[room] })) delete deliveredDue[room];
+    });
+  }
+
+  function onReceipt(frame) {
+    if (frame.room !== roomId || !frame.user || frame.user.id === userId || !receipts || !receipts.pointers) return;
+    pointers.set(frame.user.id, frame);
+  }
+
+  function shortList(people) {
+    var names = people.map(function (p) {
+      return p.user.display_name || p.user.username;
+    });
+    return names.length <= 2 ? names.join(", ") : names.slice(0, 2).join(", ") + " +" + (names.length - 2);
+  }
+
+  function showReceipts() {
+    if (!receiptLine || !receipts || !list) return;
+    var items = Array.from(list.querySelectorAll("li.message:not(.deleted)")).filter(function (li) {
+      return li.dataset.id && !li.closest(".thread");
+    });
+    var li = items[items.length - 1];
+    var text = "";
+    if (li) {
+      var id = Number(li.dataset.id);
+      var sender = Number(li.dataset.senderId);
+      if (!receipts.pointers) {
+        if (id === receipts.latest && receipts.seen) text = "Seen by " + receipts.seen;
+      } else {
+        var others = Array.from(pointers.values()).filter(function (p) {
+          return p.user.id !== sender;
+        });
+        var seenBy = others.filter(function (p) {
+          return p.read !== null && p.read >= id;
+        });
+        if (seenBy.length) text = "Seen by " + shortList(seenBy);
+        else if (sender === userId) {
+          text = others.some(function (p) {
+            return p.delivered >= id;
+          })
+            ? "Delivered"
+            : "Sent";
+        }
+      }
+    }
+    if (receiptLine.textContent !== text) receiptLine.textContent = text;
+  }
+
+  // -- browser notifications ----------------------------------------------------------------------
+  // Only while this tab is hidden, only with permission (asked from the button, a user gesture),
+  // and by the room's level (the sidebar's data-notify): all; mentions only (every message of a
+  // DM is for you); muted (nothing; the unread badge still counts, greyed). One notification per
+  // room at a time (its tag), so several hidden tabs replace rather than repeat it.
+
+  var notifyButton = document.getElementById("notifications-enable");
+  var notifySelect = document.getElementById("notify-level");
+
+  if (notifyButton && "Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", function () {
+      Notification.requestPermission().then(function () {
+        notifyButton.hidden = Notification.permission !== "default";
+      });
+    });
+  }
+
+  if (notifySelect && roomId !== null) {
+    notifySelect.addEventListener("change", function () {
+      var item = document.getElementById("sidebar-room-" + roomId);
+      if (!item) return;
+      item.dataset.notify = notifySelect.value;
+      item.classList.toggle("muted-room", notifySelect.value === "muted");
+    });
+  }
+
+  function maybeNotify(m) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (document.visibilityState !== "hidden") return;
+    var item = document.getElementById("sidebar-room-" + m.room);
+    var level = item ? item.dataset.notify : "mentions";
+    var direct = Boolean(item && item.dataset.kind === "direct");
+    var mentioned = hasUser((m.mentions || []).join(","), userId) || m.mentions_room;
+    if (level === "muted" || !(level === "all" || direct || mentioned)) return;
+    var who = m.sender ? m.sender.display_name || m.sender.username : "Someone";
+    var place = item ? item.querySelector(".room-name").textContent : "";
+    var note = new Notification(direct || !place ? who : who + " in " + place, {
+      body: (m.body || "").slice(0, 200),
+      tag: "parley-room-" + m.room
+    });
+    note.onclick = function () {
+      window.focus();
+      location.assign("/r/" + m.room + "/");
+    };
+  }
+
+  // -- presence ---------------------------------------------------------------------------------
+  // The page reports whether its person is here: active while the tab is visible and something
+  // was typed, clicked or moved within the away time; the server merges every tab and device
+  // (away only when all are inactive) and pushes changes to people who share a small room.
+
+  var AWAY_MS = (Number(app.dataset.presenceAway) || 300) * 1000;
+  var lastInput = Date.now();
+  var activeSent = true;
+
+  function reportPresence() {
+    var active = document.visibilityState === "visible" && Date.now() - lastInput < AWAY_MS;
+    if (active !== activeSent && send({ type: "presence", active: active })) activeSent = active;
+  }
+
+  ["keydown", "pointerdown", "pointermove", "wheel", "focus"].forEach(function (name) {
+    window.addEventListener(
+      name,
+      function () {
+        lastInput = Date.now();
+        if (!activeSent) reportPresence();
+      },
+      { passive: true, capture: true }
+    );
+  });
+  document.addEventListener("visibilitychange", reportPresence);
+  setInterval(reportPresence, Math.min(AWAY_MS / 4, 15000));
+
+  function presenceWords(frame) {
+    if (frame.state === "online") return "Online";
+    if (frame.state === "away") return "Away";
+    if (!frame.last_seen) return "Offline";
+    var minutes = Math.floor((Date.now() / 1000 - frame.last_seen) / 60);
+    return minutes < 1 ? "Last seen just now" : "Last seen " + minutes + " minutes ago";
+  }
+
+  function onPresence(frame) {
+    if (typeof frame.user !== "number") return;
+    document.querySelectorAll('[data-presence-user="' + frame.user + '"]').forEach(function (el) {
+      el.dataset.state = frame.state;
+      var text = el.querySelector(".presence-text");
+      if (text) text.textContent = (el.classList.contains("presence-compact") ? ", " : "") + presenceWords(frame);
+      var member = el.closest(".member");
+      if (member) member.className = "member " + frame.state;
+    });
+  }
 
   // -- composer ---------------------------------------------------------------------------------
 
@@ -946,6 +1123,7 @@
     list.querySelectorAll("li.message").forEach(watchRead);
   }
 
+  showReceipts();
   setComposerEnabled(false);
   connect();
   var leaving = false;

@@ -28,6 +28,9 @@ class FakeSocket:
         self.rooms: set[int] = set()
         self.open_room: int | None = None
         self.wants_html = wants_html
+        self.active = True
+        self.hidden = False
+        self.presence_rooms: set[int] = set()
         self.received: list[tuple[int | None, str]] = []
         self.changes: list[tuple[str, int]] = []
         self.dropped = False

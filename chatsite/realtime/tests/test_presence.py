@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from django.conf import settings
 
-from chatsite.realtime.presence import ProcessPresence, presence_of
+from chatsite.realtime.presence import ProcessPresence, presence_changes, presence_of
 
 T0 = 1_900_000_000.0
 
@@ -68,3 +68,34 @@ async def test_sockets_make_their_user_online_and_the_last_one_closing_offline(m
     await second.disconnect()
     await eventually("offline")
     assert (await asyncio.to_thread(presence_of, [ann.id]))[ann.id]["last_seen"] is not None
+
+
+def test_away_when_every_place_of_a_user_is_inactive_online_when_any_is_active():
+    laptop, phone = ProcessPresence(), ProcessPresence()
+    laptop.beat({1: False, 2: True}, now=T0)
+    phone.beat({1: True}, now=T0)
+    assert presence_of([1, 2], now=T0 + 1) == {
+        1: {"state": "online", "last_seen": T0},
+        2: {"state": "online", "last_seen": T0},
+    }
+    phone.beat({1: False}, now=T0 + 2)  # the phone's tab was hidden too
+    assert presence_of([1], now=T0 + 3)[1]["state"] == "away"
+    phone.gone(1, now=T0 + 4)
+    assert presence_of([1], now=T0 + 5)[1]["state"] == "away"  # the laptop is still open, idle
+    laptop.gone(1, now=T0 + 6)
+    assert presence_of([1], now=T0 + 7)[1] == {"state": "offline", "last_seen": T0 + 6}
+
+
+def test_hidden_users_read_offline_with_no_last_seen_from_the_store():
+    ProcessPresence().beat([1, 2], now=T0)
+    assert presence_of([1, 2], now=T0 + 1, hidden=[1]) == {
+        1: {"state": "offline", "last_seen": None},
+        2: {"state": "online", "last_seen": T0},
+    }
+
+
+def test_a_change_is_reported_once_whichever_process_notices_it():
+    online, away = {"state": "online", "last_seen": T0}, {"state": "away", "last_seen": T0}
+    assert presence_changes({1: online, 2: away}) == [1, 2]
+    assert presence_changes({1: online, 2: away}) == []  # a second process noticing the same
+    assert presence_changes({1: away, 2: away}) == [1]
