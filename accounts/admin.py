@@ -40,5 +40,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Activate selected users")
     def activate(self, request, queryset):
-        updated = queryset.update(is_active=True)
+        updated = services.users_activate(
+            user_ids=list(queryset.values_list("pk", flat=True)), actor=request.user, via="admin"
+        )
         self.message_user(request, f"Activated {updated} user(s).")

@@ -16,7 +16,14 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.exceptions import RegistrationError, WrongPassword
-from accounts.models import User, WsTicket, username_validator
+from accounts.models import (
+    ModerationAction,
+    ModerationInterface,
+    ModerationLogEntry,
+    User,
+    WsTicket,
+    username_validator,
+)
 from chatsite.exceptions import DomainError
 from chatsite.realtime import broadcasts
 from chatsite.realtime.models import Event
@@ -161,8 +168,69 @@ def _clean_email(value: object) -> str:
     return email
 
 
+REASON_MAX = ModerationLogEntry._meta.get_field("reason").max_length
+
+
+def clean_reason(value: object, *, required: bool = False) -> str:
+    """A moderator's stated reason: one line of at most REASON_MAX characters (required in the
+    admin, optional in rooms)."""
+    return clean_text(
+        "" if value is None else value,
+        label="Reason",
+        max_length=REASON_MAX,
+        field="reason",
+        allow_blank=not required,
+        multiline=False,
+    )
+
+
+def moderation_record(
+    *,
+    actor: User | None,
+    action: ModerationAction,
+    via: str,
+    target_user_id: int | None = None,
+    room_id: int | None = None,
+    message_id: int | None = None,
+    reason: str = "",
+    detail: dict | None = None,
+) -> ModerationLogEntry:
+    """Append one entry to the moderation log, in the caller's transaction (so an action that
+    rolls back leaves no entry, and one that commits always has its entry)."""
+    if via not in ModerationInterface.values:
+        raise ValueError(f"unknown interface {via!r}")
+    return ModerationLogEntry.objects.create(
+        actor=actor,
+        action=action,
+        interface=via,
+        target_user_id=target_user_id,
+        room_id=room_id,
+        message_id=message_id,
+        reason=reason,
+        detail=detail or {},
+    )
+
+
 @transaction.atomic
-def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int:
+def users_activate(*, user_ids: list[int], actor: User, via: str, reason: str = "") -> int:
+    """Let deactivated users log in again; returns how many changed (each is in the log)."""
+    ids = list(User.objects.filter(pk__in=user_ids, is_active=False).values_list("pk", flat=True))
+    User.objects.filter(pk__in=ids).update(is_active=True, updated_at=timezone.now())
+    for user_id in ids:
+        moderation_record(
+            actor=actor, action=ModerationAction.USER_ACTIVATE, via=via, target_user_id=user_id, reason=reason
+        )
+    return len(ids)
+
+
+@transaction.atomic
+def users_deactivate(
+    *,
+    user_ids: list[int],
+    actor_id: int | None = None,
+    via: str = ModerationInterface.ADMIN,
+    reason: str = "",
+) -> int:
     """Deactivate users (never ``actor_id`` itself); returns how many changed.
 
     A deactivated user can no longer log in, refresh a token or redeem a ticket (each checks
@@ -176,6 +244,15 @@ def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int
     User.objects.filter(pk__in=ids).update(is_active=False, updated_at=timezone.now())
     if ids:
         _credentials_revoke(user_ids=ids)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    for user_id in ids:
+        moderation_record(
+            actor=actor,
+            action=ModerationAction.USER_DEACTIVATE,
+            via=via,
+            target_user_id=user_id,
+            reason=reason,
+        )
     return len(ids)
 
 

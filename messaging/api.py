@@ -97,7 +97,9 @@ class MessageDetailView(APIView):
     @extend_schema(request=None, responses={200: MessageSerializer})
     def delete(self, request: Request, message_id: int) -> Response:
         """Answers the tombstone (deleting a deleted message answers it again)."""
-        return Response(message_payload(changes.message_delete(actor=request.user, message_id=message_id)))
+        return Response(
+            message_payload(changes.message_delete(actor=request.user, message_id=message_id, via="api"))
+        )
 
 
 class ReactionView(APIView):

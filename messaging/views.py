@@ -219,7 +219,9 @@ def message_edit(request: HttpRequest, message_id: int) -> HttpResponse:
 @_message_or_404
 def message_delete(request: HttpRequest, message_id: int) -> HttpResponse:
     return _changed(
-        request, message_id, lambda: changes.message_delete(actor=request.user, message_id=message_id)
+        request,
+        message_id,
+        lambda: changes.message_delete(actor=request.user, message_id=message_id, via="web"),
     )
 
 

@@ -16,3 +16,24 @@ class InvalidRoom(DomainError):
 class UnknownUser(DomainError):
     code = "unknown_user"
     default_detail = "No such user."
+
+
+class Muted(PermissionDenied):
+    """A muted member's post, reaction or edit: they may read the room until the mute ends."""
+
+    code = "muted"
+    default_detail = "You are muted in this room."
+
+
+class RoomReadOnly(PermissionDenied):
+    code = "read_only"
+    default_detail = "Only owners and admins can post in this room."
+
+
+class RoomArchived(PermissionDenied):
+    code = "archived"
+    default_detail = "This room is archived: nobody can post in it."
+
+
+class InvalidModeration(DomainError):
+    code = "invalid_moderation"

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ModerationLogEntry, User
+from chatsite.exceptions import DomainError
 from chatsite.realtime.presence import presence_of
-from rooms.exceptions import RoomNotFound
-from rooms.models import Membership, Room
+from rooms.exceptions import Muted, NotAllowed, RoomArchived, RoomNotFound, RoomReadOnly
+from rooms.models import Membership, Room, RoomMute
 
 
 def _member_count() -> Subquery:
@@ -166,3 +168,74 @@ def room_members_presence(*, user: User, room_id: int) -> list[MemberPresence]:
             )
         )
     return sorted(entries, key=lambda entry: not entry.online)  # stable: usernames stay in order
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def mute_active(*, room_id: int, user_id: int) -> RoomMute | None:
+    return RoomMute.objects.filter(room_id=room_id, user_id=user_id, until__gt=timezone.now()).first()
+
+
+def post_refusal(*, membership: Membership, mute: RoomMute | None) -> DomainError | None:
+    """Why this member may not post, react or edit in their room now (None: they may).
+
+    An archived room refuses everyone; a read-only one everyone but owners and admins; a mute
+    (still running) its member."""
+    room = membership.room
+    if room.archived_at is not None:
+        return RoomArchived()
+    if mute is not None and mute.until > timezone.now():
+        until = timezone.localtime(mute.until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        reason = f" Reason: {mute.reason}" if mute.reason else ""
+        return Muted(f"You are muted in this room until {until}.{reason}")
+    if room.read_only and not membership.can_manage:
+        return RoomReadOnly()
+    return None
+
+
+def post_refusals(*, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], DomainError]:
+    """``post_refusal`` for many (user id, room id) pairs in two queries (a batch of sends);
+    pairs that are not memberships answer RoomNotFound."""
+    users = {user_id for user_id, _ in pairs}
+    rooms = {room_id for _, room_id in pairs}
+    memberships = {
+        (m.user_id, m.room_id): m
+        for m in Membership.objects.select_related("room").filter(user_id__in=users, room_id__in=rooms)
+    }
+    mutes = {
+        (m.user_id, m.room_id): m
+        for m in RoomMute.objects.filter(user_id__in=users, room_id__in=rooms, until__gt=timezone.now())
+    }
+    refusals: dict[tuple[int, int], DomainError] = {}
+    for pair in pairs:
+        membership = memberships.get(pair)
+        refusal = (
+            RoomNotFound()
+            if membership is None
+            else post_refusal(membership=membership, mute=mutes.get(pair))
+        )
+        if refusal is not None:
+            refusals[pair] = refusal
+    return refusals
+
+
+def room_mutes(*, room_id: int) -> dict[int, RoomMute]:
+    """The room's running mutes, by user id."""
+    return {m.user_id: m for m in RoomMute.objects.filter(room_id=room_id, until__gt=timezone.now())}
+
+
+MODERATION_LOG_PAGE = 100
+
+
+def room_moderation_log(*, user: User, room_id: int) -> list[ModerationLogEntry]:
+    """The room's moderation log, newest first: its owners and admins only (NotAllowed for other
+    members, RoomNotFound for everyone else)."""
+    membership = membership_get(user=user, room_id=room_id)
+    if not membership.can_manage:
+        raise NotAllowed("Only owners and admins can read the room's moderation log.")
+    return list(
+        ModerationLogEntry.objects.filter(room_id=room_id)
+        .select_related("actor", "target_user")
+        .order_by("-id")[:MODERATION_LOG_PAGE]
+    )
