@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chatsite.exceptions import DomainError
+from chatsite.exceptions import DomainError, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_id, parse_optional_id
 from messaging import batching, changes, selectors, services
@@ -27,8 +27,16 @@ from messaging.exceptions import (
     SendRateLimited,
 )
 from rooms.exceptions import RoomNotFound
+from rooms.models import Membership
 from rooms.selectors import membership_get as room_membership
-from rooms.selectors import public_room_preview, room_detail, room_label, rooms_suggested
+from rooms.selectors import (
+    mute_active,
+    post_refusal,
+    public_room_preview,
+    room_detail,
+    room_label,
+    rooms_suggested,
+)
 from rooms.views import not_found_as_404, render_chat
 
 
@@ -44,6 +52,20 @@ def _pending_payload(request: HttpRequest) -> dict:
     user = request.user
     sender = {"id": user.id, "username": user.username, "display_name": user.display_name}
     return {"id": "", "room": "", "sender": sender, "body": "", "created_at": "", "client_id": ""}
+
+
+def _composer_state(membership: Membership) -> dict:
+    """What the composer shows of the room's rules for this member: disabled with the reason
+    while they are muted or the room is read-only (to members) or archived. The page keeps it
+    current from ``member.updated`` and ``room.updated``."""
+    mute = mute_active(room_id=membership.room_id, user_id=membership.user_id)
+    refusal = post_refusal(membership=membership, mute=mute)
+    return {
+        "refusal": refusal.detail if refusal is not None else "",
+        "mute": mute,
+        "posting_room": membership.room,
+        "can_manage": membership.can_manage,
+    }
 
 
 def _preview(request: HttpRequest, room_id: int) -> HttpResponse:
@@ -81,7 +103,7 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
         "history": page or selectors.history_page(user=request.user, room_id=room_id),
         "around": around if page else None,
         "pending": _pending_payload(request),
-        "can_manage": membership.can_manage,
+        **_composer_state(membership),
         # Where the "new messages" divider goes (and what "jump to first unread" opens).
         "first_unread": selectors.first_unread_id(
             user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
@@ -125,11 +147,16 @@ def send(request: HttpRequest, room_id: int) -> HttpResponse:
             reply_to=request.POST.get("reply_to") or None,
         )
         batching.message_send_in_request(request, send)
-    except (InvalidMessage, InvalidReply, MentionNotAllowed, SendRateLimited) as exc:
+    except (InvalidMessage, InvalidReply, MentionNotAllowed, SendRateLimited, PermissionDenied) as exc:
         error = exc.detail
     if not request.htmx:
         return redirect("room", room_id=room_id)
-    context = {"room_id": room_id, "error": error, "body": body if error else ""}
+    context = {
+        "room_id": room_id,
+        "error": error,
+        "body": body if error else "",
+        **_composer_state(room_membership(user=request.user, room_id=room_id)),
+    }
     return render(request, "messaging/_composer.html", context, status=400 if error else 200)
 
 

@@ -134,10 +134,51 @@
 
   function setComposerEnabled(enabled) {
     if (!composer) return;
+    var blocked = Boolean(postingRefusal());
     composer.querySelectorAll("textarea, button").forEach(function (control) {
-      control.disabled = !enabled;
+      control.disabled = !enabled || blocked;
     });
     composer.classList.toggle("offline", !enabled);
+  }
+
+  // -- who may post: a mute, a read-only or an archived room -------------------------------------
+  // The composer carries the room's rules and this member's mute (rendered by the server, then
+  // kept current by member.updated and room.updated); while one of them refuses, it is disabled
+  // and says why. A mute ends by itself: a timer enables the composer again at its end.
+
+  var postingTimer = null;
+
+  function postingRefusal() {
+    if (!composer) return "";
+    var d = composer.dataset;
+    if ("archived" in d) return "This room is archived: nobody can post in it.";
+    var until = d.mutedUntil ? new Date(d.mutedUntil) : null;
+    if (until && until > new Date()) {
+      return "You are muted in this room until " + until.toLocaleString() + "." + (d.muteReason ? " Reason: " + d.muteReason : "");
+    }
+    if ("readOnly" in d && !("canManage" in d)) return "Only owners and admins can post in this room.";
+    return "";
+  }
+
+  function applyPosting() {
+    if (!composer) return;
+    var reason = postingRefusal();
+    var note = document.getElementById("composer-blocked");
+    if (note) {
+      note.textContent = reason;
+      note.hidden = !reason;
+    }
+    composer.classList.toggle("blocked", Boolean(reason));
+    setComposerEnabled(!composer.classList.contains("offline"));
+    clearTimeout(postingTimer);
+    var left = composer.dataset.mutedUntil ? new Date(composer.dataset.mutedUntil) - new Date() : 0;
+    if (left > 0) postingTimer = setTimeout(applyPosting, Math.min(left + 500, 2147483000));
+  }
+
+  function setFlag(el, name, on) {
+    if (!el) return;
+    if (on) el.dataset[name] = "";
+    else delete el.dataset[name];
   }
 
   function socketUrl() {
@@ -201,7 +242,8 @@
     membership: onMember,
     typing: onTyping,
     read: onRead,
-    "room-update": onRoomUpdate
+    "room-update": onRoomUpdate,
+    "member-update": onMemberUpdate
   };
 
   function handle(frame) {
@@ -333,6 +375,26 @@
     htmx.trigger(document.body, "parley:members");
   }
 
+  // A member's role or mute changed: about this user, the composer follows at once.
+  function onMemberUpdate(frame) {
+    var room = frame.room || {};
+    if (room.id !== roomId) return;
+    if (frame.user && frame.user.id === userId && composer) {
+      if (frame.muted_until) {
+        composer.dataset.mutedUntil = frame.muted_until;
+        composer.dataset.muteReason = frame.mute_reason || "";
+      } else {
+        delete composer.dataset.mutedUntil;
+        delete composer.dataset.muteReason;
+      }
+      var manages = frame.role === "owner" || frame.role === "admin";
+      setFlag(composer, "canManage", manages);
+      setFlag(document.querySelector(".room"), "canManage", manages);
+      applyPosting();
+    }
+    htmx.trigger(document.body, "parley:members");
+  }
+
   // -- room settings ----------------------------------------------------------------------------
 
   // A room's name, topic or description changed: the sidebar and, in that room, the header follow.
@@ -352,6 +414,11 @@
       el.textContent = pair[1] || "";
       el.hidden = !pair[1];
     });
+    if (composer && "read_only" in settings) {
+      setFlag(composer, "readOnly", settings.read_only);
+      setFlag(composer, "archived", settings.archived);
+      applyPosting();
+    }
   }
 
   // -- sidebar ----------------------------------------------------------------------------------
@@ -574,6 +641,8 @@
     textarea.value = "";
     textarea.focus();
   }
+
+  applyPosting(); // the mute's end in local time, and its timer
 
   if (composer && list) {
     // Capture phase: the socket sends, so htmx's own form post (the no-socket path) stays out.
