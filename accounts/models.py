@@ -64,6 +64,9 @@ class User(AbstractUser):
     last_seen = models.DateTimeField(null=True, blank=True)
     theme = models.CharField(max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
     updated_at = models.DateTimeField(auto_now=True)
+    # Muted site-wide by a site moderator (the admin): no posts or reactions anywhere until then.
+    muted_until = models.DateTimeField(null=True, blank=True)
+    mute_reason = models.CharField(max_length=500, blank=True)
 
     objects = ParleyUserManager()
 
@@ -101,6 +104,8 @@ class ModerationAction(models.TextChoices):
     MEMBER_REMOVE = "member.remove", "Removed a member"
     MEMBER_MUTE = "member.mute", "Muted a member"
     MEMBER_UNMUTE = "member.unmute", "Unmuted a member"
+    USER_MUTE = "user.mute", "Muted an account site-wide"
+    REPORT_DISMISS = "report.dismiss", "Dismissed a report"
     ROLE_CHANGE = "member.role", "Changed a role"
     OWNER_TRANSFER = "room.transfer", "Transferred ownership"
     ROOM_READ_ONLY = "room.read_only", "Made a room read-only"

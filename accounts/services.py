@@ -24,7 +24,7 @@ from accounts.models import (
     WsTicket,
     username_validator,
 )
-from chatsite.exceptions import DomainError
+from chatsite.exceptions import DomainError, PermissionDenied
 from chatsite.realtime import broadcasts
 from chatsite.realtime.models import Event
 from chatsite.validation import clean_text
@@ -209,6 +209,39 @@ def moderation_record(
         reason=reason,
         detail=detail or {},
     )
+
+
+SITE_MUTE_MAX_MINUTES = 366 * 24 * 60  # a year
+
+
+def moderator_check(user: User) -> None:
+    """Site moderation (the admin's report queue) is for active staff with the permission to
+    act on reports; anyone else is refused, whatever the interface."""
+    if not (user.is_active and user.is_staff and user.has_perm("messaging.moderate_messagereport")):
+        raise PermissionDenied("Only site moderators can do this.")
+
+
+@transaction.atomic
+def user_mute_site(*, actor: User, user_ids: list[int], minutes: int, reason: str, via: str) -> int:
+    """Mute accounts site-wide for ``minutes`` (1 to a year): no posts, edits or reactions in
+    any room until then (they still read). Site moderators only; returns how many."""
+    moderator_check(actor)
+    if type(minutes) is not int or not 1 <= minutes <= SITE_MUTE_MAX_MINUTES:
+        raise DomainError(f"A mute lasts 1 to {SITE_MUTE_MAX_MINUTES} minutes (a year).", field="minutes")
+    text = clean_reason(reason, required=True)
+    until = timezone.now() + timedelta(minutes=minutes)
+    ids = list(User.objects.filter(pk__in=user_ids).exclude(pk=actor.pk).values_list("pk", flat=True))
+    User.objects.filter(pk__in=ids).update(muted_until=until, mute_reason=text, updated_at=timezone.now())
+    for user_id in ids:
+        moderation_record(
+            actor=actor,
+            action=ModerationAction.USER_MUTE,
+            via=via,
+            target_user_id=user_id,
+            reason=text,
+            detail={"until": until.isoformat()},
+        )
+    return len(ids)
 
 
 @transaction.atomic

@@ -342,6 +342,9 @@ ROOM_MENTION_OPEN_MAX = env_int("ROOM_MENTION_OPEN_MAX", 15)
 # Sends allowed per user per window (burst), over every interface.
 SEND_RATE_LIMIT = env_int("SEND_RATE_LIMIT", 20)
 SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
+# Reports of messages a user may file per window (seconds); reporting the same message again is free.
+REPORT_RATE_LIMIT = env_int("REPORT_RATE_LIMIT", 20)
+REPORT_RATE_WINDOW = env_int("REPORT_RATE_WINDOW", 3600)
 # Catch-up replays at most this many events; older cursors get {"type": "resync"}.
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.

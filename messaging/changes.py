@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import ModerationAction, User
-from accounts.services import clean_reason, moderation_record
+from accounts.services import clean_reason, moderation_record, moderator_check
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_writer, events_record_many
 from chatsite.realtime.models import Event
@@ -113,15 +113,22 @@ def message_delete(*, actor: User, message_id: object, via: str, reason: object 
     moderated = message.sender_id != actor.id
     if moderated and not membership.can_manage:
         raise DeleteNotAllowed()
-    if moderated:
+    _tombstone(message, moderator=actor if moderated else None, reason=clean_reason(reason), via=via)
+    return message
+
+
+def _tombstone(message: Message, *, moderator: User | None, reason: str, via: str) -> None:
+    """Redact the message everywhere it is stored and record ``message.deleted``; a deletion by
+    someone other than its author goes in the moderation log."""
+    if moderator is not None:
         moderation_record(
-            actor=actor,
+            actor=moderator,
             action=ModerationAction.MESSAGE_DELETE,
             via=via,
             target_user_id=message.sender_id,
             room_id=message.room_id,
             message_id=message.id,
-            reason=clean_reason(reason),
+            reason=reason,
         )
     message.deleted_at = timezone.now()
     message.body = message.body_html = ""
@@ -131,6 +138,23 @@ def message_delete(*, actor: User, message_id: object, via: str, reason: object 
     Reaction.objects.filter(message=message).delete()
     _redact_log(message)
     events_record_many([message_event(kinds.MESSAGE_DELETED, message), *_replies_updated(message)])
+
+
+@event_writer
+def message_delete_by_moderator(*, actor: User, message_id: int, reason: object, via: str) -> Message:
+    """A site moderator deletes any message (the admin's report queue), in any room — the same
+    tombstone and live event as ``message_delete``, with a required reason in the moderation
+    log. Staff status alone is not enough (``moderator_check``)."""
+    moderator_check(actor)
+    text = clean_reason(reason, required=True)
+    message = (
+        Message.objects.select_related("sender").select_for_update(of=("self",)).filter(pk=message_id).first()
+    )
+    if message is None:
+        raise MessageNotFound()
+    if message.deleted_at is not None:
+        raise MessageDeleted()
+    _tombstone(message, moderator=actor, reason=text, via=via)
     return message
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chatsite.exceptions import DomainError, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_id, parse_optional_id
-from messaging import batching, changes, selectors, services
+from messaging import batching, changes, reports, selectors, services
 from messaging.emoji import QUICK_REACTIONS
 from messaging.exceptions import (
     InvalidMessage,
@@ -26,6 +26,7 @@ from messaging.exceptions import (
     MessageNotFound,
     SendRateLimited,
 )
+from messaging.models import MessageReport
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership
 from rooms.selectors import membership_get as room_membership
@@ -267,3 +268,27 @@ def message_revisions(request: HttpRequest, message_id: int) -> HttpResponse:
     payload = selectors.message_get(user=request.user, message_id=message_id)
     versions = selectors.revisions(user=request.user, message_id=message_id)
     return render(request, "messaging/_revisions.html", {"m": payload, "versions": versions})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_message_or_404
+def message_report(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the report form (in the side panel); POST: file it, answer the confirmation (or the
+    form with the refusal). Only site moderators ever see who reported."""
+    payload = selectors.message_get(user=request.user, message_id=message_id)
+    context = {"m": payload, "reasons": MessageReport.Reason.choices, "values": {"reason": "", "note": ""}}
+    if request.method == "POST":
+        context["values"] = {"reason": request.POST.get("reason", ""), "note": request.POST.get("note", "")}
+        try:
+            _report, created = reports.message_report(
+                reporter=request.user, message_id=message_id, **context["values"]
+            )
+        except MessageNotFound:
+            raise
+        except DomainError as exc:
+            return render(
+                request, "messaging/_report.html", {**context, "error": exc.detail}, status=exc.status
+            )
+        return render(request, "messaging/_report.html", {**context, "done": True, "again": not created})
+    return render(request, "messaging/_report.html", context)

@@ -185,13 +185,20 @@ def post_refusal(*, membership: Membership, mute: RoomMute | None) -> DomainErro
     room = membership.room
     if room.archived_at is not None:
         return RoomArchived()
-    if mute is not None and mute.until > timezone.now():
-        until = timezone.localtime(mute.until, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        reason = f" Reason: {mute.reason}" if mute.reason else ""
-        return Muted(f"You are muted in this room until {until}.{reason}")
+    now = timezone.now()
+    user = membership.user
+    if user.muted_until is not None and user.muted_until > now:
+        return Muted(_muted_detail("on this site", user.muted_until, user.mute_reason))
+    if mute is not None and mute.until > now:
+        return Muted(_muted_detail("in this room", mute.until, mute.reason))
     if room.read_only and not membership.can_manage:
         return RoomReadOnly()
     return None
+
+
+def _muted_detail(where: str, until: datetime, reason: str) -> str:
+    because = f" Reason: {reason}" if reason else ""
+    return f"You are muted {where} until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC.{because}"
 
 
 def post_refusals(*, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], DomainError]:
@@ -201,7 +208,9 @@ def post_refusals(*, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Domai
     rooms = {room_id for _, room_id in pairs}
     memberships = {
         (m.user_id, m.room_id): m
-        for m in Membership.objects.select_related("room").filter(user_id__in=users, room_id__in=rooms)
+        for m in Membership.objects.select_related("room", "user").filter(
+            user_id__in=users, room_id__in=rooms
+        )
     }
     mutes = {
         (m.user_id, m.room_id): m
