@@ -113,13 +113,15 @@ def message_delete(*, actor: User, message_id: object, via: str, reason: object 
     moderated = message.sender_id != actor.id
     if moderated and not membership.can_manage:
         raise DeleteNotAllowed()
-    _tombstone(message, moderator=actor if moderated else None, reason=clean_reason(reason), via=via)
+    tombstone(message, moderator=actor if moderated else None, reason=clean_reason(reason), via=via)
     return message
 
 
-def _tombstone(message: Message, *, moderator: User | None, reason: str, via: str) -> None:
+def tombstone(message: Message, *, moderator: User | None, reason: str, via: str) -> None:
     """Redact the message everywhere it is stored and record ``message.deleted``; a deletion by
-    someone other than its author goes in the moderation log."""
+    someone other than its author goes in the moderation log. The one delete path: users,
+    room moderators, site moderators and retention (``messaging.retention``) all end here.
+    Call inside an ``event_writer``."""
     if moderator is not None:
         moderation_record(
             actor=moderator,
@@ -154,7 +156,7 @@ def message_delete_by_moderator(*, actor: User, message_id: int, reason: object,
         raise MessageNotFound()
     if message.deleted_at is not None:
         raise MessageDeleted()
-    _tombstone(message, moderator=actor, reason=text, via=via)
+    tombstone(message, moderator=actor, reason=text, via=via)
     return message
 
 

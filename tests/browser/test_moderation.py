@@ -75,3 +75,28 @@ def test_settings_moderation_section_and_member_panel_pass_axe(start_server, ope
     row.get_by_text("Moderate").click()
     expect(row.get_by_role("button", name="Mute")).to_be_visible()
     assert axe_serious(page) == [], describe_violations(axe_serious(page))
+
+
+@pytest.mark.services
+def test_a_mute_on_one_process_disables_a_composer_on_another_within_a_second(
+    start_server, open_as, make_user
+):
+    """Two server processes sharing PostgreSQL and Redis: the admin acts on process A, the
+    muted member's page is served, and its socket held, by process B."""
+    alice, bob = make_user("alice"), make_user("bob")
+    room = services.room_create(creator=alice, name="General")
+    services.room_join(user=bob, room_id=room.id)
+    server_a, server_b = start_server(), start_server()
+    bob_page = open_as(server_b, "bob")
+    bob_page.goto(f"{server_b.url}/r/{room.id}/")
+    expect(bob_page.locator("#composer-body")).to_be_enabled()
+    alice_page = open_as(server_a, "alice")
+    alice_page.goto(f"{server_a.url}/r/{room.id}/")
+    alice_page.locator("#members-toggle").click()
+    row = alice_page.locator(f'.member[data-user-id="{bob.id}"]')
+    row.get_by_text("Moderate").click()
+    row.get_by_label("Reason").fill("across processes")
+    row.get_by_role("button", name="Mute").click()
+    expect(row.locator(".member-muted")).to_be_visible()  # process A has committed it
+    expect(bob_page.locator("#composer-body")).to_be_disabled(timeout=1000)
+    expect(bob_page.locator("#composer-blocked")).to_contain_text("across processes", timeout=1000)
