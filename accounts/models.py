@@ -99,6 +99,27 @@ class WsTicket(models.Model):
         return f"ticket for {self.user_id} until {self.expires_at:%H:%M:%S}"
 
 
+class UserBlock(models.Model):
+    """``user`` has blocked ``blocked`` for themselves: the blocked user's messages collapse on
+    ``user``'s pages, and the two have no direct conversation (none starts; in an existing one,
+    the blocked user's sends are refused). Nobody else is affected, and nobody is told."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "blocked"], name="accounts_userblock_once"),
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("blocked")), name="accounts_userblock_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} blocked {self.blocked_id}"
+
+
 class ModerationAction(models.TextChoices):
     MESSAGE_DELETE = "message.delete", "Deleted a message"
     MEMBER_REMOVE = "member.remove", "Removed a member"

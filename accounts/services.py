@@ -21,13 +21,14 @@ from accounts.models import (
     ModerationInterface,
     ModerationLogEntry,
     User,
+    UserBlock,
     WsTicket,
     username_validator,
 )
 from chatsite.exceptions import DomainError, PermissionDenied
 from chatsite.realtime import broadcasts
 from chatsite.realtime.models import Event
-from chatsite.validation import clean_text
+from chatsite.validation import InvalidNumber, clean_text, parse_id
 
 DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
 
@@ -346,3 +347,23 @@ def user_delete(*, user: User) -> None:
 
 def accounts_sockets_close(user_ids: list[int]) -> None:
     broadcasts.accounts_closed(user_ids)
+
+
+@transaction.atomic
+def user_block(*, user: User, target_id: object) -> UserBlock:
+    """Block another active user for oneself (idempotent); DomainError for oneself or nobody."""
+    try:
+        target_id = parse_id(target_id, label="user", field="user", minimum=1)
+    except InvalidNumber:
+        raise DomainError("No such user.", field="user") from None
+    if target_id == user.id:
+        raise DomainError("You cannot block yourself.", field="user")
+    if not User.objects.filter(pk=target_id, is_active=True).exists():
+        raise DomainError("No such user.", field="user")
+    block, _ = UserBlock.objects.get_or_create(user=user, blocked_id=target_id)
+    return block
+
+
+@transaction.atomic
+def user_unblock(*, user: User, target_id: int) -> None:
+    UserBlock.objects.filter(user=user, blocked_id=target_id).delete()

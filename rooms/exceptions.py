@@ -37,3 +37,10 @@ class RoomArchived(PermissionDenied):
 
 class InvalidModeration(DomainError):
     code = "invalid_moderation"
+
+
+class Blocked(PermissionDenied):
+    """A direct conversation between two people one of whom has blocked the other."""
+
+    code = "blocked"
+    default_detail = "You cannot send direct messages to this person."

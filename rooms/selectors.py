@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.models import ModerationLogEntry, User
+from accounts.models import ModerationLogEntry, User, UserBlock
 from chatsite.exceptions import DomainError
 from chatsite.realtime.presence import presence_of
-from rooms.exceptions import Muted, NotAllowed, RoomArchived, RoomNotFound, RoomReadOnly
+from rooms.exceptions import Blocked, Muted, NotAllowed, RoomArchived, RoomNotFound, RoomReadOnly
 from rooms.models import Membership, Room, RoomMute
 
 
@@ -217,7 +217,15 @@ def post_refusals(*, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Domai
         for m in RoomMute.objects.filter(user_id__in=users, room_id__in=rooms, until__gt=timezone.now())
     }
     refusals: dict[tuple[int, int], DomainError] = {}
+    # Direct rooms only: a sender blocked by another participant (or blocking one) is refused.
+    direct = {room_id for (_, room_id), m in memberships.items() if m.room.is_direct}
+    if direct:
+        for pair in _blocked_in_direct(rooms=direct, senders=users):
+            if pair in memberships:
+                refusals[pair] = Blocked()
     for pair in pairs:
+        if pair in refusals:
+            continue
         membership = memberships.get(pair)
         refusal = (
             RoomNotFound()
@@ -227,6 +235,29 @@ def post_refusals(*, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Domai
         if refusal is not None:
             refusals[pair] = refusal
     return refusals
+
+
+def _blocked_in_direct(*, rooms: set[int], senders: set[int]) -> set[tuple[int, int]]:
+    """(sender, room) pairs of direct rooms where the sender and another participant are on
+    either side of a block."""
+    participants = list(Membership.objects.filter(room_id__in=rooms).values_list("room_id", "user_id"))
+    everyone = {user_id for _, user_id in participants}
+    blocks = set(
+        UserBlock.objects.filter(
+            Q(user_id__in=senders, blocked_id__in=everyone) | Q(blocked_id__in=senders, user_id__in=everyone)
+        ).values_list("user_id", "blocked_id")
+    )
+    if not blocks:
+        return set()
+    by_room: dict[int, set[int]] = {}
+    for room_id, user_id in participants:
+        by_room.setdefault(room_id, set()).add(user_id)
+    return {
+        (sender, room_id)
+        for room_id, people in by_room.items()
+        for sender in senders & people
+        if any((sender, other) in blocks or (other, sender) in blocks for other in people - {sender})
+    }
 
 
 def room_mutes(*, room_id: int) -> dict[int, RoomMute]:

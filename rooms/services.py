@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
-from accounts.models import ModerationAction, User
+from accounts.models import ModerationAction, User, UserBlock
 from accounts.serialization import user_brief
 from accounts.services import clean_reason, moderation_record, password_check, user_delete, user_register
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
 from chatsite.validation import clean_text
-from rooms.exceptions import InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
+from rooms.exceptions import Blocked, InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
 from rooms.serialization import member_payload, room_brief, room_settings
@@ -220,6 +221,9 @@ def dm_open(*, user: User, usernames: Iterable[str]) -> tuple[Room, bool]:
         found = {u.username.lower() for u in others}
         missing = sorted(wanted - found)
         raise UnknownUser(f"No such user: {', '.join(missing)}.", field="usernames")
+    ids = [u.id for u in others]
+    if UserBlock.objects.filter(Q(user=user, blocked_id__in=ids) | Q(user_id__in=ids, blocked=user)).exists():
+        raise Blocked("You cannot start a direct conversation with someone you blocked or who blocked you.")
     participants = sorted([user, *others], key=lambda u: u.id)
     if len(participants) > DIRECT_MAX_PARTICIPANTS:
         raise InvalidRoom(

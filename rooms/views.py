@@ -17,7 +17,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.selectors import users_search
+from accounts.selectors import blocked_ids, users_search
+from accounts.services import user_block, user_unblock
 from chatsite.exceptions import DomainError, NotFound, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_optional_id
@@ -51,7 +52,12 @@ def render_chat(
     de-duplicates what it already rendered by message id.
     """
     seq = latest_seq() if seq is None else seq
-    full = {"seq": seq, "sidebar": selectors.sidebar(user=request.user), **context}
+    full = {
+        "seq": seq,
+        "sidebar": selectors.sidebar(user=request.user),
+        "blocked_users": ",".join(map(str, blocked_ids(user_id=request.user.id))),
+        **context,
+    }
     return render(request, template, full, status=status)
 
 
@@ -169,7 +175,16 @@ def _members(request: HttpRequest, room_id: int, **extra: Any) -> HttpResponse:
     for entry in members:
         entry.membership.mute = mutes.get(entry.membership.user_id)
         entry.membership.moderatable = _may_act_on(me, entry.membership)
-    context = {"room": room, "members": members, "me": me, "mute_choices": MUTE_CHOICES, **extra}
+    blocked = set(blocked_ids(user_id=request.user.id))
+    context = {
+        "room": room,
+        "members": members,
+        "me": me,
+        "mute_choices": MUTE_CHOICES,
+        "blocked": blocked,
+        "blocked_csv": ",".join(map(str, sorted(blocked))),
+        **extra,
+    }
     return render(request, "rooms/_members.html", context)
 
 
@@ -184,6 +199,22 @@ def _may_act_on(me: Membership, target: Membership) -> bool:
     if target.role == Membership.Role.OWNER:
         return False
     return me.role == Membership.Role.OWNER or not target.can_manage
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def member_block(request: HttpRequest, room_id: int, user_id: int) -> HttpResponse:
+    """Block (``block=1``) or unblock a fellow member for oneself; answers the member panel."""
+    selectors.membership_get(user=request.user, room_id=room_id)  # a member of this room: else 404
+    try:
+        if request.POST.get("block") == "1":
+            user_block(user=request.user, target_id=user_id)
+        else:
+            user_unblock(user=request.user, target_id=user_id)
+    except DomainError as exc:
+        return _members(request, room_id, action_error=exc.detail)
+    return _members(request, room_id)
 
 
 @login_required

@@ -98,8 +98,44 @@
     return (list || "").split(",").indexOf(String(id)) !== -1;
   }
 
+  // Users this viewer blocked: their messages collapse behind a button (no text shows until asked).
+  var blockedUsers = app.dataset.blockedUsers || "";
+
+  function collapseBlocked(li) {
+    var blocked = Boolean(li.dataset.senderId) && hasUser(blockedUsers, li.dataset.senderId) && !li.classList.contains("revealed");
+    li.classList.toggle("blocked-sender", blocked);
+    var reveal = li.querySelector(".reveal-blocked");
+    if (blocked && !reveal) {
+      reveal = document.createElement("button");
+      reveal.type = "button";
+      reveal.className = "link-btn reveal-blocked";
+      reveal.textContent = "Message from someone you blocked: show";
+      li.insertBefore(reveal, li.querySelector(".message-body"));
+    } else if (!blocked && reveal) {
+      reveal.remove();
+    }
+  }
+
+  // The member panel says whom this viewer blocks now (after Block / Unblock there).
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var marker = document.getElementById("blocked-users");
+    if (!marker || !event.detail || !event.detail.target || event.detail.target.id !== "member-panel") return;
+    if (marker.dataset.users === blockedUsers) return;
+    blockedUsers = marker.dataset.users;
+    document.querySelectorAll("li.message").forEach(decorate);
+  });
+
+  document.addEventListener("click", function (event) {
+    var reveal = event.target.closest && event.target.closest(".reveal-blocked");
+    if (!reveal) return;
+    var li = reveal.closest("li.message");
+    li.classList.add("revealed");
+    collapseBlocked(li);
+  });
+
   function decorate(li) {
     li.dataset.decorated = "";
+    collapseBlocked(li);
     li.classList.toggle("own", li.dataset.senderId === String(userId));
     li.classList.toggle("manageable", canManage);
     li.classList.toggle("mentions-me", hasUser(li.dataset.mentions, userId) || li.hasAttribute("data-mentions-room"));
@@ -390,6 +426,10 @@
       var manages = frame.role === "owner" || frame.role === "admin";
       setFlag(composer, "canManage", manages);
       setFlag(document.querySelector(".room"), "canManage", manages);
+      if (manages !== canManage) {
+        canManage = manages;
+        document.querySelectorAll("li.message").forEach(decorate);
+      }
       applyPosting();
     }
     htmx.trigger(document.body, "parley:members");

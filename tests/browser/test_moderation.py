@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from messaging import services as message_services
 from rooms import services
 from rooms.models import Membership
 from tests.browser.conftest import axe_serious, describe_violations
@@ -100,3 +101,39 @@ def test_a_mute_on_one_process_disables_a_composer_on_another_within_a_second(
     expect(row.locator(".member-muted")).to_be_visible()  # process A has committed it
     expect(bob_page.locator("#composer-body")).to_be_disabled(timeout=1000)
     expect(bob_page.locator("#composer-blocked")).to_contain_text("across processes", timeout=1000)
+
+
+def test_blocking_a_member_collapses_their_messages_for_you_only(
+    start_server, open_as, page_errors, make_user
+):
+    alice, bob = make_user("alice"), make_user("bob")
+    make_user("carl")
+    room = services.room_create(creator=alice, name="General")
+    services.room_join(user=bob, room_id=room.id)
+    said = message_services.message_send(sender=bob, room_id=room.id, body="something annoying").message
+    server = start_server()
+    page = open_as(server, "alice")
+    page.goto(f"{server.url}/r/{room.id}/")
+    expect(page.locator("#composer-body")).to_be_enabled()
+    page.locator("#members-toggle").click()
+    page.locator(f'.member[data-user-id="{bob.id}"]').get_by_role("button", name="Block").click()
+    expect(
+        page.locator(f'.member[data-user-id="{bob.id}"]').get_by_role("button", name="Unblock")
+    ).to_be_visible()
+    message = page.locator(f"#msg-{said.id}")
+    expect(message.locator(".message-body")).to_be_hidden()
+    reveal = message.get_by_role("button", name="Message from someone you blocked: show")
+    reveal.focus()
+    page.keyboard.press("Enter")
+    expect(message.locator(".message-body")).to_have_text("something annoying")
+    assert axe_serious(page) == [], describe_violations(axe_serious(page))
+    # A new message from them arrives collapsed.
+    bob_page = open_as(server, "bob")
+    bob_page.goto(f"{server.url}/r/{room.id}/")
+    bob_page.locator("#composer-body").fill("more of it")
+    bob_page.keyboard.press("Enter")
+    expect(bob_page.locator("li.message", has_text="more of it")).to_be_visible()  # not collapsed for bob
+    later = page.locator("li.message").last
+    expect(later.locator(".reveal-blocked")).to_be_visible()
+    expect(later.locator(".message-body")).to_be_hidden()
+    assert page_errors.errors == []
