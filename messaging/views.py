@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chatsite.exceptions import DomainError, PermissionDenied
@@ -61,9 +63,14 @@ def _composer_state(membership: Membership) -> dict:
     current from ``member.updated`` and ``room.updated``."""
     mute = mute_active(room_id=membership.room_id, user_id=membership.user_id)
     refusal = post_refusal(membership=membership, mute=mute)
+    user = membership.user
+    site_muted = user.muted_until is not None and user.muted_until > timezone.now()
     return {
         "refusal": refusal.detail if refusal is not None else "",
-        "mute": mute,
+        # A site-wide mute (by a site moderator) comes first: the page shows its end and reason.
+        "mute": SimpleNamespace(until=user.muted_until, reason=user.mute_reason, scope="site")
+        if site_muted
+        else mute,
         "posting_room": membership.room,
         "can_manage": membership.can_manage,
     }

@@ -142,6 +142,14 @@ def test_moderator_mutes_site_wide_and_bans(scene):
     with pytest.raises(Muted) as info:
         services.message_send(sender=scene["ben"], room_id=scene["room"].id, body="again")
     assert "on this site" in info.value.detail
+    client = Client()
+    client.force_login(scene["ben"])
+    page = client.get(f"/r/{scene['room'].id}/").content.decode()
+    assert (
+        'data-mute-scope="site"' in page
+        and "You are muted on this site until" in page
+        and "spam wave" in page
+    )
     report2 = MessageReport.objects.create(message=scene["said"], reporter=scene["mod"], reason="spam")
     assert (
         reports.reports_ban_authors(actor=scene["mod"], report_ids=[report2.pk], reason="repeat", via="admin")

@@ -190,7 +190,8 @@
     if ("archived" in d) return "This room is archived: nobody can post in it.";
     var until = d.mutedUntil ? new Date(d.mutedUntil) : null;
     if (until && until > new Date()) {
-      return "You are muted in this room until " + until.toLocaleString() + "." + (d.muteReason ? " Reason: " + d.muteReason : "");
+      var where = d.muteScope === "site" ? "on this site" : "in this room";
+      return "You are muted " + where + " until " + until.toLocaleString() + "." + (d.muteReason ? " Reason: " + d.muteReason : "");
     }
     if ("readOnly" in d && !("canManage" in d)) return "Only owners and admins can post in this room.";
     return "";
@@ -416,10 +417,11 @@
     var room = frame.room || {};
     if (room.id !== roomId) return;
     if (frame.user && frame.user.id === userId && composer) {
-      if (frame.muted_until) {
+      // A site-wide mute (by a site moderator) outranks the room's: it stays shown.
+      if (composer.dataset.muteScope !== "site" && frame.muted_until) {
         composer.dataset.mutedUntil = frame.muted_until;
         composer.dataset.muteReason = frame.mute_reason || "";
-      } else {
+      } else if (composer.dataset.muteScope !== "site") {
         delete composer.dataset.mutedUntil;
         delete composer.dataset.muteReason;
       }
