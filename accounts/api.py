@@ -22,6 +22,8 @@ from accounts import selectors, services, throttling
 from accounts.models import User
 from accounts.serializers import (
     AvatarUploadSerializer,
+    BlockCreateSerializer,
+    BlockSerializer,
     LogoutSerializer,
     MeSerializer,
     MeUpdateSerializer,
@@ -155,3 +157,29 @@ class WsTicketView(APIView):
             TicketSerializer({"ticket": ticket, "expires_in": settings.WS_TICKET_TTL}).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+class BlockListView(APIView):
+    @extend_schema(responses=BlockSerializer)
+    def get(self, request: Request) -> Response:
+        """Whom you have blocked: their messages collapse on your pages; no direct messages
+        either way."""
+        return Response({"users": selectors.blocked_ids(user_id=request.user.id)})
+
+    @extend_schema(request=BlockCreateSerializer, responses={201: BlockSerializer})
+    def post(self, request: Request) -> Response:
+        """Block a user for yourself (idempotent). Nobody is told."""
+        data = BlockCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_block(user=request.user, target_id=data.validated_data["user"])
+        return Response(
+            {"users": selectors.blocked_ids(user_id=request.user.id)}, status=status.HTTP_201_CREATED
+        )
+
+
+class BlockDetailView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, user_id: int) -> Response:
+        """Unblock a user (unblocking someone not blocked changes nothing)."""
+        services.user_unblock(user=request.user, target_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

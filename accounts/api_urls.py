@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import api
+from chatsite import converters  # noqa: F401  (registers <id:...>)
 
 urlpatterns = [
     path("auth/token/", api.ThrottledTokenObtainPairView.as_view(), name="api-token"),
@@ -11,4 +12,6 @@ urlpatterns = [
     path("auth/password/", api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/ws-ticket/", api.WsTicketView.as_view(), name="api-ws-ticket"),
     path("users/", api.UserListView.as_view(), name="api-users"),
+    path("blocks/", api.BlockListView.as_view(), name="api-blocks"),
+    path("blocks/<id:user_id>/", api.BlockDetailView.as_view(), name="api-block"),
 ]

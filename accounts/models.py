@@ -79,6 +79,9 @@ class User(AbstractUser):
     # person still keeps their own unread counts.
     send_read_receipts = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Muted site-wide by a site moderator (the admin): no posts or reactions anywhere until then.
+    muted_until = models.DateTimeField(null=True, blank=True)
+    mute_reason = models.CharField(max_length=500, blank=True)
 
     objects = ParleyUserManager()
 
@@ -129,3 +132,85 @@ class WsTicket(models.Model):
 
     def __str__(self) -> str:
         return f"ticket for {self.user_id} until {self.expires_at:%H:%M:%S}"
+
+
+class UserBlock(models.Model):
+    """``user`` has blocked ``blocked`` for themselves: the blocked user's messages collapse on
+    ``user``'s pages, and the two have no direct conversation (none starts; in an existing one,
+    the blocked user's sends are refused). Nobody else is affected, and nobody is told."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "blocked"], name="accounts_userblock_once"),
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("blocked")), name="accounts_userblock_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} blocked {self.blocked_id}"
+
+
+class ModerationAction(models.TextChoices):
+    MESSAGE_DELETE = "message.delete", "Deleted a message"
+    MEMBER_REMOVE = "member.remove", "Removed a member"
+    MEMBER_MUTE = "member.mute", "Muted a member"
+    MEMBER_UNMUTE = "member.unmute", "Unmuted a member"
+    USER_MUTE = "user.mute", "Muted an account site-wide"
+    REPORT_DISMISS = "report.dismiss", "Dismissed a report"
+    ROLE_CHANGE = "member.role", "Changed a role"
+    OWNER_TRANSFER = "room.transfer", "Transferred ownership"
+    ROOM_READ_ONLY = "room.read_only", "Made a room read-only"
+    ROOM_WRITABLE = "room.writable", "Opened a room to everyone's posts"
+    ROOM_ARCHIVE = "room.archive", "Archived a room"
+    ROOM_UNARCHIVE = "room.unarchive", "Unarchived a room"
+    USER_ACTIVATE = "user.activate", "Activated an account"
+    USER_DEACTIVATE = "user.deactivate", "Deactivated an account"
+
+
+class ModerationInterface(models.TextChoices):
+    WEB = "web", "Web page"
+    API = "api", "REST API"
+    WEBSOCKET = "websocket", "WebSocket"
+    ADMIN = "admin", "Django admin"
+    COMMAND = "command", "Management command"
+
+
+class ModerationLogEntry(models.Model):
+    """One moderation action: who did what, to whom or which message, where, when, why.
+
+    Append-only: written by the services that act (``accounts.services.moderation_record``),
+    in the action's own transaction, and never changed or deleted (``save`` refuses an update;
+    the admin shows it read-only). Here, at the bottom of the apps, so every app can write it:
+    rooms and messages are named by id (and name, in ``detail``), not by foreign key, so the log
+    outlives them."""
+
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=24, choices=ModerationAction.choices)
+    target_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="moderation_received"
+    )
+    room_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    interface = models.CharField(max_length=12, choices=ModerationInterface.choices)
+    # What the action set (a role, a mute's end, the room's name at the time…).
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["room_id", "-id"], name="accounts_modlog_room")]
+        verbose_name = "moderation log entry"
+        verbose_name_plural = "moderation log"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("The moderation log is append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

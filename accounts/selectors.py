@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from accounts.models import User
+from accounts.models import User, UserBlock
 
 
 def users_search(*, prefix: str) -> QuerySet[User]:
@@ -30,3 +30,8 @@ def people_find(*, text: str, limit: int = 5) -> list[User]:
     qs = User.objects.filter(is_active=True).alias(username_lower=Lower("username"))
     qs = qs.filter(Q(username_lower__startswith=text.lower()) | Q(display_name__icontains=text))
     return list(qs.order_by(Lower("username"))[:limit])
+
+
+def blocked_ids(*, user_id: int) -> list[int]:
+    """Whom the user has blocked (their messages collapse on the user's pages)."""
+    return sorted(UserBlock.objects.filter(user_id=user_id).values_list("blocked_id", flat=True))

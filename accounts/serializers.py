@@ -133,3 +133,11 @@ class LogoutSerializer(serializers.Serializer):
 class TicketSerializer(serializers.Serializer):
     ticket = serializers.CharField(read_only=True)
     expires_in = serializers.IntegerField(read_only=True)
+
+
+class BlockCreateSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, help_text="the id of the user to block")
+
+
+class BlockSerializer(serializers.Serializer):
+    users = serializers.ListField(child=serializers.IntegerField(), help_text="ids of the users you blocked")

@@ -20,12 +20,20 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 
 from accounts.avatars import avatar_image
 from accounts.exceptions import RegistrationError, WrongPassword
-from accounts.models import User, WsTicket, username_validator
-from chatsite.exceptions import DomainError
+from accounts.models import (
+    ModerationAction,
+    ModerationInterface,
+    ModerationLogEntry,
+    User,
+    UserBlock,
+    WsTicket,
+    username_validator,
+)
+from chatsite.exceptions import DomainError, PermissionDenied
 from chatsite.realtime import broadcasts
 from chatsite.realtime.models import Event
 from chatsite.realtime.redaction import events_forget_user
-from chatsite.validation import clean_text
+from chatsite.validation import InvalidNumber, clean_text, parse_id
 
 DISPLAY_NAME_MAX = User._meta.get_field("display_name").max_length
 
@@ -239,8 +247,102 @@ def _clean_email(value: object) -> str:
     return email
 
 
+REASON_MAX = ModerationLogEntry._meta.get_field("reason").max_length
+
+
+def clean_reason(value: object, *, required: bool = False) -> str:
+    """A moderator's stated reason: one line of at most REASON_MAX characters (required in the
+    admin, optional in rooms)."""
+    return clean_text(
+        "" if value is None else value,
+        label="Reason",
+        max_length=REASON_MAX,
+        field="reason",
+        allow_blank=not required,
+        multiline=False,
+    )
+
+
+def moderation_record(
+    *,
+    actor: User | None,
+    action: ModerationAction,
+    via: str,
+    target_user_id: int | None = None,
+    room_id: int | None = None,
+    message_id: int | None = None,
+    reason: str = "",
+    detail: dict | None = None,
+) -> ModerationLogEntry:
+    """Append one entry to the moderation log, in the caller's transaction (so an action that
+    rolls back leaves no entry, and one that commits always has its entry)."""
+    if via not in ModerationInterface.values:
+        raise ValueError(f"unknown interface {via!r}")
+    return ModerationLogEntry.objects.create(
+        actor=actor,
+        action=action,
+        interface=via,
+        target_user_id=target_user_id,
+        room_id=room_id,
+        message_id=message_id,
+        reason=reason,
+        detail=detail or {},
+    )
+
+
+SITE_MUTE_MAX_MINUTES = 366 * 24 * 60  # a year
+
+
+def moderator_check(user: User) -> None:
+    """Site moderation (the admin's report queue) is for active staff with the permission to
+    act on reports; anyone else is refused, whatever the interface."""
+    if not (user.is_active and user.is_staff and user.has_perm("messaging.moderate_messagereport")):
+        raise PermissionDenied("Only site moderators can do this.")
+
+
 @transaction.atomic
-def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int:
+def user_mute_site(*, actor: User, user_ids: list[int], minutes: int, reason: str, via: str) -> int:
+    """Mute accounts site-wide for ``minutes`` (1 to a year): no posts, edits or reactions in
+    any room until then (they still read). Site moderators only; returns how many."""
+    moderator_check(actor)
+    if type(minutes) is not int or not 1 <= minutes <= SITE_MUTE_MAX_MINUTES:
+        raise DomainError(f"A mute lasts 1 to {SITE_MUTE_MAX_MINUTES} minutes (a year).", field="minutes")
+    text = clean_reason(reason, required=True)
+    until = timezone.now() + timedelta(minutes=minutes)
+    ids = list(User.objects.filter(pk__in=user_ids).exclude(pk=actor.pk).values_list("pk", flat=True))
+    User.objects.filter(pk__in=ids).update(muted_until=until, mute_reason=text, updated_at=timezone.now())
+    for user_id in ids:
+        moderation_record(
+            actor=actor,
+            action=ModerationAction.USER_MUTE,
+            via=via,
+            target_user_id=user_id,
+            reason=text,
+            detail={"until": until.isoformat()},
+        )
+    return len(ids)
+
+
+@transaction.atomic
+def users_activate(*, user_ids: list[int], actor: User, via: str, reason: str = "") -> int:
+    """Let deactivated users log in again; returns how many changed (each is in the log)."""
+    ids = list(User.objects.filter(pk__in=user_ids, is_active=False).values_list("pk", flat=True))
+    User.objects.filter(pk__in=ids).update(is_active=True, updated_at=timezone.now())
+    for user_id in ids:
+        moderation_record(
+            actor=actor, action=ModerationAction.USER_ACTIVATE, via=via, target_user_id=user_id, reason=reason
+        )
+    return len(ids)
+
+
+@transaction.atomic
+def users_deactivate(
+    *,
+    user_ids: list[int],
+    actor_id: int | None = None,
+    via: str = ModerationInterface.ADMIN,
+    reason: str = "",
+) -> int:
     """Deactivate users (never ``actor_id`` itself); returns how many changed.
 
     A deactivated user can no longer log in, refresh a token or redeem a ticket (each checks
@@ -254,6 +356,15 @@ def users_deactivate(*, user_ids: list[int], actor_id: int | None = None) -> int
     User.objects.filter(pk__in=ids).update(is_active=False, updated_at=timezone.now())
     if ids:
         _credentials_revoke(user_ids=ids)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    for user_id in ids:
+        moderation_record(
+            actor=actor,
+            action=ModerationAction.USER_DEACTIVATE,
+            via=via,
+            target_user_id=user_id,
+            reason=reason,
+        )
     return len(ids)
 
 
@@ -316,3 +427,23 @@ def user_delete(*, user: User) -> None:
 
 def accounts_sockets_close(user_ids: list[int]) -> None:
     broadcasts.accounts_closed(user_ids)
+
+
+@transaction.atomic
+def user_block(*, user: User, target_id: object) -> UserBlock:
+    """Block another active user for oneself (idempotent); DomainError for oneself or nobody."""
+    try:
+        target_id = parse_id(target_id, label="user", field="user", minimum=1)
+    except InvalidNumber:
+        raise DomainError("No such user.", field="user") from None
+    if target_id == user.id:
+        raise DomainError("You cannot block yourself.", field="user")
+    if not User.objects.filter(pk=target_id, is_active=True).exists():
+        raise DomainError("No such user.", field="user")
+    block, _ = UserBlock.objects.get_or_create(user=user, blocked_id=target_id)
+    return block
+
+
+@transaction.atomic
+def user_unblock(*, user: User, target_id: int) -> None:
+    UserBlock.objects.filter(user=user, blocked_id=target_id).delete()

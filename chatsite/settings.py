@@ -357,6 +357,9 @@ SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
 # the connection is hung: the page drops it, shows the reconnect banner and reconnects.
 WS_PING_INTERVAL_MS = env_int("WS_PING_INTERVAL_MS", 15000)
 WS_PONG_TIMEOUT_MS = env_int("WS_PONG_TIMEOUT_MS", 10000)
+# Reports of messages a user may file per window (seconds); reporting the same message again is free.
+REPORT_RATE_LIMIT = env_int("REPORT_RATE_LIMIT", 20)
+REPORT_RATE_WINDOW = env_int("REPORT_RATE_WINDOW", 3600)
 # Catch-up replays at most this many events; older cursors get {"type": "resync"}.
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.

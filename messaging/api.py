@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from messaging import batching, changes, reads, receipts, search_selectors, selectors, services
+from messaging import batching, changes, reads, receipts, reports, search_selectors, selectors, services
 from messaging.exceptions import (
     InvalidDeliveredPointer,
     InvalidMessage,
@@ -30,6 +30,8 @@ from messaging.serializers import (
     ReactionToggleSerializer,
     ReadMarkSerializer,
     ReceiptsSerializer,
+    ReportCreateSerializer,
+    ReportReceiptSerializer,
     RevisionSerializer,
     SearchPageSerializer,
     SearchQuerySerializer,
@@ -105,7 +107,9 @@ class MessageDetailView(APIView):
     @extend_schema(request=None, responses={200: MessageSerializer})
     def delete(self, request: Request, message_id: int) -> Response:
         """Answers the tombstone (deleting a deleted message answers it again)."""
-        return Response(message_payload(changes.message_delete(actor=request.user, message_id=message_id)))
+        return Response(
+            message_payload(changes.message_delete(actor=request.user, message_id=message_id, via="api"))
+        )
 
 
 class ReactionView(APIView):
@@ -118,6 +122,25 @@ class ReactionView(APIView):
             user=request.user, message_id=message_id, emoji=data.validated_data["emoji"]
         )
         return Response({"added": result.added, "message": message_payload(result.message)})
+
+
+class ReportView(APIView):
+    @extend_schema(
+        request=ReportCreateSerializer,
+        responses={201: ReportReceiptSerializer, 200: ReportReceiptSerializer, **errors(409, 429)},
+    )
+    def post(self, request: Request, message_id: int) -> Response:
+        """Report a message to the site's moderators (201; 200 when you had reported it already:
+        nothing new is filed). The reported user is never told who reported them."""
+        data = ReportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report, created = reports.message_report(
+            reporter=request.user, message_id=message_id, **data.validated_data
+        )
+        return Response(
+            {"id": report.pk, "message": report.message_id, "reason": report.reason, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class ThreadView(APIView):

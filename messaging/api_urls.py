@@ -11,6 +11,7 @@ urlpatterns = [
     path("unread/", api.UnreadListView.as_view(), name="api-unread"),
     path("messages/<id:message_id>/", api.MessageDetailView.as_view(), name="api-message"),
     path("messages/<id:message_id>/reactions/", api.ReactionView.as_view(), name="api-message-reactions"),
+    path("messages/<id:message_id>/report/", api.ReportView.as_view(), name="api-message-report"),
     path("messages/<id:message_id>/thread/", api.ThreadView.as_view(), name="api-message-thread"),
     path("search/messages/", api.MessageSearchView.as_view(), name="api-search-messages"),
     path("messages/<id:message_id>/revisions/", api.RevisionListView.as_view(), name="api-message-revisions"),

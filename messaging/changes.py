@@ -15,7 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ModerationAction, User
+from accounts.services import clean_reason, moderation_record, moderator_check
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_writer, events_record_many
 from chatsite.realtime.models import Event
@@ -32,6 +33,7 @@ from messaging.models import Message, MessageRevision, Reaction
 from messaging.serialization import message_payload
 from messaging.services import clean_body, mentions_resolve, message_event
 from rooms.models import Membership
+from rooms.selectors import mute_active, post_refusal
 
 
 def message_for_member(*, user: User, message_id: object, lock: bool = False) -> tuple[Message, Membership]:
@@ -53,17 +55,28 @@ def message_for_member(*, user: User, message_id: object, lock: bool = False) ->
     return message, membership
 
 
+def _may_post(membership: Membership) -> None:
+    """Raise why the member may not post, react or edit in the room now (muted, read-only,
+    archived), if they may not."""
+    refusal = post_refusal(
+        membership=membership, mute=mute_active(room_id=membership.room_id, user_id=membership.user_id)
+    )
+    if refusal is not None:
+        raise refusal
+
+
 @event_writer
 def message_edit(*, actor: User, message_id: object, body: object) -> Message:
     """Replace the text of one's own message, keeping the previous version as a revision.
 
     Within MESSAGE_EDIT_WINDOW seconds of sending (negative: no limit; 0: editing is off).
     Mentions and the rendered HTML are worked out again. Records ``message.updated``."""
-    message, _ = message_for_member(user=actor, message_id=message_id, lock=True)
+    message, membership = message_for_member(user=actor, message_id=message_id, lock=True)
     if message.deleted_at is not None:
         raise MessageDeleted()
     if message.sender_id != actor.id:
         raise EditNotAllowed()
+    _may_post(membership)
     window = settings.MESSAGE_EDIT_WINDOW
     if window == 0 or (window > 0 and timezone.now() - message.created_at > timedelta(seconds=window)):
         raise EditWindowClosed()
@@ -86,8 +99,9 @@ def message_edit(*, actor: User, message_id: object, body: object) -> Message:
 
 
 @event_writer
-def message_delete(*, actor: User, message_id: object) -> Message:
-    """Delete a message: its author, or an owner or admin of its room.
+def message_delete(*, actor: User, message_id: object, via: str, reason: object = "") -> Message:
+    """Delete a message: its author, or an owner or admin of its room (a moderation, which the
+    moderation log keeps, with ``reason``).
 
     What stays is a tombstone (who and when, "message deleted"); the text is gone from the row,
     its revisions, its reactions and every stored event that carried it — its own events and
@@ -96,8 +110,28 @@ def message_delete(*, actor: User, message_id: object) -> Message:
     message, membership = message_for_member(user=actor, message_id=message_id, lock=True)
     if message.deleted_at is not None:
         return message
-    if message.sender_id != actor.id and not membership.can_manage:
+    moderated = message.sender_id != actor.id
+    if moderated and not membership.can_manage:
         raise DeleteNotAllowed()
+    tombstone(message, moderator=actor if moderated else None, reason=clean_reason(reason), via=via)
+    return message
+
+
+def tombstone(message: Message, *, moderator: User | None, reason: str, via: str) -> None:
+    """Redact the message everywhere it is stored and record ``message.deleted``; a deletion by
+    someone other than its author goes in the moderation log. The one delete path: users,
+    room moderators, site moderators and retention (``messaging.retention``) all end here.
+    Call inside an ``event_writer``."""
+    if moderator is not None:
+        moderation_record(
+            actor=moderator,
+            action=ModerationAction.MESSAGE_DELETE,
+            via=via,
+            target_user_id=message.sender_id,
+            room_id=message.room_id,
+            message_id=message.id,
+            reason=reason,
+        )
     message.deleted_at = timezone.now()
     message.body = message.body_html = ""
     message.mentions, message.mentions_room, message.reactions = [], False, []
@@ -106,6 +140,23 @@ def message_delete(*, actor: User, message_id: object) -> Message:
     Reaction.objects.filter(message=message).delete()
     _redact_log(message)
     events_record_many([message_event(kinds.MESSAGE_DELETED, message), *_replies_updated(message)])
+
+
+@event_writer
+def message_delete_by_moderator(*, actor: User, message_id: int, reason: object, via: str) -> Message:
+    """A site moderator deletes any message (the admin's report queue), in any room — the same
+    tombstone and live event as ``message_delete``, with a required reason in the moderation
+    log. Staff status alone is not enough (``moderator_check``)."""
+    moderator_check(actor)
+    text = clean_reason(reason, required=True)
+    message = (
+        Message.objects.select_related("sender").select_for_update(of=("self",)).filter(pk=message_id).first()
+    )
+    if message is None:
+        raise MessageNotFound()
+    if message.deleted_at is not None:
+        raise MessageDeleted()
+    tombstone(message, moderator=actor, reason=text, via=via)
     return message
 
 
@@ -159,9 +210,10 @@ def reaction_toggle(*, user: User, message_id: object, emoji: object) -> Reactio
     summary kept on the message (emoji → who, in order of first use) is what clients show.
     Records ``message.updated``."""
     symbol = clean_emoji(emoji)
-    message, _ = message_for_member(user=user, message_id=message_id, lock=True)
+    message, membership = message_for_member(user=user, message_id=message_id, lock=True)
     if message.deleted_at is not None:
         raise MessageDeleted()
+    _may_post(membership)
     removed, _ = Reaction.objects.filter(message=message, user=user, emoji=symbol).delete()
     if not removed:
         Reaction.objects.create(message=message, user=user, emoji=symbol)

@@ -389,7 +389,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_message_delete(self, frame: dict[str, Any]) -> None:
         message = await database_sync_to_async(changes.message_delete)(
-            actor=self.scope["user"], message_id=frame.get("message")
+            actor=self.scope["user"],
+            message_id=frame.get("message"),
+            via="websocket",
+            reason=frame.get("reason"),
         )
         await self.send_result(frame, message)
 

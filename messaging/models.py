@@ -78,3 +78,44 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} by {self.user_id} on #{self.message_id}"
+
+
+class MessageReport(models.Model):
+    """A member's report of a message to the site's moderators (the admin's report queue).
+
+    One per reporter and message (reporting again changes nothing). Only moderators see it:
+    the reported user is never told who reported them."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        HARASSMENT = "harassment", "Harassment"
+        INAPPROPRIATE = "inappropriate", "Inappropriate"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        ACTIONED = "actioned", "Acted on"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "reporter"], name="messaging_report_once_per_reporter")
+        ]
+        indexes = [models.Index(fields=["status", "-id"], name="messaging_report_queue")]
+        permissions = [("moderate_messagereport", "Can act on reports (dismiss, delete, mute, ban)")]
+
+    def __str__(self) -> str:
+        return f"report of #{self.message_id} ({self.reason})"

@@ -269,7 +269,7 @@ def _send_planned(p: PlannedMessage) -> None:
     if p.edited_from is not None:
         changes.message_edit(actor=p.sender, message_id=message.id, body=p.body)
     if p.deleted:
-        changes.message_delete(actor=p.sender, message_id=message.id)
+        changes.message_delete(actor=p.sender, message_id=message.id, via="command")
 
 
 def seeded_message_count() -> int:
@@ -643,5 +643,5 @@ def _demo_rich_messages(*, people: Sequence[User], room: Room) -> int:
         )
     oops = Message.objects.get(client_id="demo-rich-oops", sender=people[5])
     if oops.deleted_at is None:
-        changes.message_delete(actor=people[5], message_id=oops.id)
+        changes.message_delete(actor=people[5], message_id=oops.id, via="command")
     return written

@@ -199,3 +199,16 @@ def first_unread_id(*, user_id: int, room_id: int, last_read: int) -> int | None
         .values_list("id", flat=True)
         .first()
     )
+
+
+def message_context(*, message_id: int, around: int = 3) -> list[Message]:
+    """A message with up to ``around`` messages of its room before and after it, oldest first:
+    what a site moderator reads a reported message in (not scoped by membership: the admin's
+    report queue only)."""
+    message = Message.objects.filter(pk=message_id).only("room_id").first()
+    if message is None:
+        return []
+    rows = Message.objects.select_related("sender").filter(room_id=message.room_id)
+    before = list(rows.filter(pk__lt=message_id).order_by("-id")[:around])
+    after = list(rows.filter(pk__gte=message_id).order_by("id")[: around + 1])
+    return list(reversed(before)) + after

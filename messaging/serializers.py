@@ -12,6 +12,8 @@ from rest_framework import serializers
 
 from chatsite.api_fields import IdField
 from chatsite.validation import ID_MAX
+from messaging import reports
+from messaging.models import MessageReport
 from messaging.search import QUERY_MAX_LENGTH
 from messaging.search_selectors import SEARCH_OFFSET_MAX, SEARCH_ORDERS, SEARCH_PAGE_MAX
 from messaging.services import CLIENT_ID_MAX
@@ -205,3 +207,15 @@ class ReceiptsSerializer(serializers.Serializer):
     )
     delivered = serializers.IntegerField(help_text="members but its sender whom the latest message reached")
     seen = serializers.IntegerField(help_text="members but its sender who read the latest message")
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=reports.NOTE_MAX)
+
+
+class ReportReceiptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    message = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    created = serializers.BooleanField(help_text="false: you had reported this message already")

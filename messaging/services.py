@@ -26,9 +26,8 @@ from messaging.exceptions import InvalidMessage, InvalidReply, MentionNotAllowed
 from messaging.markdown import MENTION_RE, ROOM_MENTION, render_html
 from messaging.models import Message
 from messaging.serialization import message_payload
-from rooms.exceptions import RoomNotFound
 from rooms.models import Membership, Room
-from rooms.selectors import membership_get, room_member_count
+from rooms.selectors import membership_get, post_refusals, room_member_count
 
 logger = logging.getLogger(__name__)
 
@@ -227,19 +226,16 @@ def _insert_alone(item: _Fresh) -> SendResult | DomainError:
 
 @event_writer
 def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainError]:
-    users = {item.send.sender.id for item in fresh}
-    rooms = {item.send.room_id for item in fresh}
-    members = set(
-        Membership.objects.filter(user_id__in=users, room_id__in=rooms).values_list("user_id", "room_id")
-    )
+    # Not a member, muted, or a room that is read-only or archived: refused, each on its own.
+    refusals = post_refusals(pairs={(item.send.sender.id, item.send.room_id) for item in fresh})
     parents = Message.objects.select_related("sender").in_bulk({i.reply_to for i in fresh if i.reply_to})
     out: dict[int, SendResult | DomainError] = {}
     rows: list[tuple[int, Message]] = []
     now = timezone.now()
     for item in fresh:
         send = item.send
-        if (send.sender.id, send.room_id) not in members:
-            out[item.index] = RoomNotFound()
+        if (refusal := refusals.get((send.sender.id, send.room_id))) is not None:
+            out[item.index] = refusal
             continue
         if item.reply_to is not None:
             parent = parents.get(item.reply_to)

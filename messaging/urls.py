@@ -13,6 +13,7 @@ urlpatterns = [
     path("m/<id:message_id>/react/", views.message_react, name="message-react"),
     path("m/<id:message_id>/edit/", views.message_edit, name="message-edit"),
     path("m/<id:message_id>/delete/", views.message_delete, name="message-delete"),
+    path("m/<id:message_id>/report/", views.message_report, name="message-report"),
     path("m/<id:message_id>/thread/", views.message_thread, name="message-thread"),
     path("m/<id:message_id>/revisions/", views.message_revisions, name="message-revisions"),
 ]

@@ -9,16 +9,18 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chatsite.exceptions import DomainError
+from chatsite.exceptions import DomainError, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_id, parse_optional_id
-from messaging import batching, changes, selectors, services
+from messaging import batching, changes, reports, selectors, services
 from messaging.emoji import QUICK_REACTIONS
 from messaging.exceptions import (
     InvalidMessage,
@@ -27,11 +29,14 @@ from messaging.exceptions import (
     MessageNotFound,
     SendRateLimited,
 )
+from messaging.models import MessageReport
 from messaging.receipts import room_receipts
 from rooms.exceptions import RoomNotFound
 from rooms.models import Membership
 from rooms.selectors import (
     dm_partner,
+    mute_active,
+    post_refusal,
     presence_states,
     public_room_preview,
     room_detail,
@@ -54,6 +59,25 @@ def _pending_payload(request: HttpRequest) -> dict:
     user = request.user
     sender = {"id": user.id, "username": user.username, "display_name": user.display_name}
     return {"id": "", "room": "", "sender": sender, "body": "", "created_at": "", "client_id": ""}
+
+
+def _composer_state(membership: Membership) -> dict:
+    """What the composer shows of the room's rules for this member: disabled with the reason
+    while they are muted or the room is read-only (to members) or archived. The page keeps it
+    current from ``member.updated`` and ``room.updated``."""
+    mute = mute_active(room_id=membership.room_id, user_id=membership.user_id)
+    refusal = post_refusal(membership=membership, mute=mute)
+    user = membership.user
+    site_muted = user.muted_until is not None and user.muted_until > timezone.now()
+    return {
+        "refusal": refusal.detail if refusal is not None else "",
+        # A site-wide mute (by a site moderator) comes first: the page shows its end and reason.
+        "mute": SimpleNamespace(until=user.muted_until, reason=user.mute_reason, scope="site")
+        if site_muted
+        else mute,
+        "posting_room": membership.room,
+        "can_manage": membership.can_manage,
+    }
 
 
 def _preview(request: HttpRequest, room_id: int) -> HttpResponse:
@@ -95,7 +119,7 @@ def room(request: HttpRequest, room_id: int) -> HttpResponse:
         "history": page or selectors.history_page(user=request.user, room_id=room_id),
         "around": around if page else None,
         "pending": _pending_payload(request),
-        "can_manage": membership.can_manage,
+        **_composer_state(membership),
         # Where the "new messages" divider goes (and what "jump to first unread" opens).
         "first_unread": selectors.first_unread_id(
             user_id=request.user.id, room_id=room_id, last_read=membership.last_read_message_id
@@ -142,11 +166,16 @@ def send(request: HttpRequest, room_id: int) -> HttpResponse:
             reply_to=request.POST.get("reply_to") or None,
         )
         batching.message_send_in_request(request, send)
-    except (InvalidMessage, InvalidReply, MentionNotAllowed, SendRateLimited) as exc:
+    except (InvalidMessage, InvalidReply, MentionNotAllowed, SendRateLimited, PermissionDenied) as exc:
         error = exc.detail
     if not request.htmx:
         return redirect("room", room_id=room_id)
-    context = {"room_id": room_id, "error": error, "body": body if error else ""}
+    context = {
+        "room_id": room_id,
+        "error": error,
+        "body": body if error else "",
+        **_composer_state(room_membership(user=request.user, room_id=room_id)),
+    }
     return render(request, "messaging/_composer.html", context, status=400 if error else 200)
 
 
@@ -236,7 +265,9 @@ def message_edit(request: HttpRequest, message_id: int) -> HttpResponse:
 @_message_or_404
 def message_delete(request: HttpRequest, message_id: int) -> HttpResponse:
     return _changed(
-        request, message_id, lambda: changes.message_delete(actor=request.user, message_id=message_id)
+        request,
+        message_id,
+        lambda: changes.message_delete(actor=request.user, message_id=message_id, via="web"),
     )
 
 
@@ -255,3 +286,27 @@ def message_revisions(request: HttpRequest, message_id: int) -> HttpResponse:
     payload = selectors.message_get(user=request.user, message_id=message_id)
     versions = selectors.revisions(user=request.user, message_id=message_id)
     return render(request, "messaging/_revisions.html", {"m": payload, "versions": versions})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_message_or_404
+def message_report(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the report form (in the side panel); POST: file it, answer the confirmation (or the
+    form with the refusal). Only site moderators ever see who reported."""
+    payload = selectors.message_get(user=request.user, message_id=message_id)
+    context = {"m": payload, "reasons": MessageReport.Reason.choices, "values": {"reason": "", "note": ""}}
+    if request.method == "POST":
+        context["values"] = {"reason": request.POST.get("reason", ""), "note": request.POST.get("note", "")}
+        try:
+            _report, created = reports.message_report(
+                reporter=request.user, message_id=message_id, **context["values"]
+            )
+        except MessageNotFound:
+            raise
+        except DomainError as exc:
+            return render(
+                request, "messaging/_report.html", {**context, "error": exc.detail}, status=exc.status
+            )
+        return render(request, "messaging/_report.html", {**context, "done": True, "again": not created})
+    return render(request, "messaging/_report.html", context)

@@ -11,19 +11,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from rooms import selectors, services
+from rooms import moderation, selectors, services
 from rooms.models import Room
 from rooms.serializers import (
     DirectSerializer,
     MemberAddSerializer,
     MemberSerializer,
+    MemberStateSerializer,
+    ModerationLogEntrySerializer,
+    MuteSerializer,
     NotifySerializer,
     PresenceQuerySerializer,
     PresenceSerializer,
+    RoleSerializer,
     RoomCreateSerializer,
     RoomListQuerySerializer,
+    RoomModerateSerializer,
     RoomSerializer,
     RoomUpdateSerializer,
+    TransferSerializer,
 )
 
 
@@ -102,12 +108,79 @@ class MemberListView(APIView):
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
+def _member_state(*, user: object, room_id: int, user_id: int) -> dict:
+    membership = selectors.room_members(user=user, room_id=room_id).get(user_id=user_id)
+    membership.mute = selectors.mute_active(room_id=room_id, user_id=user_id)
+    return MemberStateSerializer(membership).data
+
+
 class MemberDetailView(APIView):
     # 400 when the user is not a member of the room.
     @extend_schema(responses={204: None, **errors(400)})
     def delete(self, request: Request, room_id: int, user_id: int) -> Response:
-        services.member_remove(actor=request.user, room_id=room_id, user_id=user_id)
+        services.member_remove(actor=request.user, room_id=room_id, user_id=user_id, via="api")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=RoleSerializer, responses=MemberStateSerializer)
+    def patch(self, request: Request, room_id: int, user_id: int) -> Response:
+        """Make a member an admin or an admin a member (the room's owners); members hear
+        ``member.updated``."""
+        data = RoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moderation.member_role_set(
+            actor=request.user, room_id=room_id, user_id=user_id, role=data.validated_data["role"], via="api"
+        )
+        return Response(_member_state(user=request.user, room_id=room_id, user_id=user_id))
+
+
+class MemberMuteView(APIView):
+    @extend_schema(request=MuteSerializer, responses=MemberStateSerializer)
+    def post(self, request: Request, room_id: int, user_id: int) -> Response:
+        """Mute a member for ``minutes`` (owners and admins; admins only members): they read but
+        cannot post, react or edit (``muted``) until it ends. Members hear ``member.updated``."""
+        data = MuteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moderation.member_mute(
+            actor=request.user, room_id=room_id, user_id=user_id, via="api", **data.validated_data
+        )
+        return Response(_member_state(user=request.user, room_id=room_id, user_id=user_id))
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, room_id: int, user_id: int) -> Response:
+        """Lift a member's mute."""
+        moderation.member_unmute(actor=request.user, room_id=room_id, user_id=user_id, via="api")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RoomTransferView(APIView):
+    @extend_schema(request=TransferSerializer, responses=RoomSerializer)
+    def post(self, request: Request, room_id: int) -> Response:
+        """Hand the room to another member (its owner only): they become owner, you an admin."""
+        data = TransferSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moderation.room_transfer(
+            actor=request.user, room_id=room_id, user_id=data.validated_data["user"], via="api"
+        )
+        return Response(RoomSerializer(selectors.room_detail(user=request.user, room_id=room_id)).data)
+
+
+class RoomModerateView(APIView):
+    @extend_schema(request=RoomModerateSerializer, responses=RoomSerializer)
+    def post(self, request: Request, room_id: int) -> Response:
+        """Make the room read-only (only owners and admins post) or archive it (owners; nobody
+        posts). Members hear ``room.updated``."""
+        data = RoomModerateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moderation.room_moderate(actor=request.user, room_id=room_id, via="api", **data.validated_data)
+        return Response(RoomSerializer(selectors.room_detail(user=request.user, room_id=room_id)).data)
+
+
+class RoomModerationLogView(APIView):
+    @extend_schema(responses=ModerationLogEntrySerializer(many=True))
+    def get(self, request: Request, room_id: int) -> Response:
+        """The room's moderation log, newest first (its 100 latest entries): owners and admins."""
+        entries = selectors.room_moderation_log(user=request.user, room_id=room_id)
+        return Response(ModerationLogEntrySerializer(entries, many=True).data)
 
 
 class DirectView(APIView):

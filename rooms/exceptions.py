@@ -21,3 +21,31 @@ class UnknownUser(DomainError):
 class InvalidNotify(DomainError):
     code = "invalid_notify"
     default_detail = "Notifications must be one of: all, mentions, muted."
+
+
+class Muted(PermissionDenied):
+    """A muted member's post, reaction or edit: they may read the room until the mute ends."""
+
+    code = "muted"
+    default_detail = "You are muted in this room."
+
+
+class RoomReadOnly(PermissionDenied):
+    code = "read_only"
+    default_detail = "Only owners and admins can post in this room."
+
+
+class RoomArchived(PermissionDenied):
+    code = "archived"
+    default_detail = "This room is archived: nobody can post in it."
+
+
+class InvalidModeration(DomainError):
+    code = "invalid_moderation"
+
+
+class Blocked(PermissionDenied):
+    """A direct conversation between two people one of whom has blocked the other."""
+
+    code = "blocked"
+    default_detail = "You cannot send direct messages to this person."

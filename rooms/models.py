@@ -35,6 +35,10 @@ class Room(models.Model):
     is_default = models.BooleanField(default=False)
     # A group conversation's members gave it a name: it is called that, not after its people.
     named = models.BooleanField(default=False)
+    # Announcements: only owners and admins post (and react).
+    read_only = models.BooleanField(default=False)
+    # An archived room keeps its history for its members, and nobody posts or reacts in it.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -101,3 +105,22 @@ class Membership(models.Model):
     @property
     def can_manage(self) -> bool:
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class RoomMute(models.Model):
+    """A member who may read a room but not post, react or edit in it until ``until``.
+
+    Kept apart from the membership, so leaving and rejoining a public room does not lift it."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="mutes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_mutes")
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="rooms_roommute_room_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} muted in {self.room_id} until {self.until:%Y-%m-%d %H:%M}"

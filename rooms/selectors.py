@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import ModerationLogEntry, User, UserBlock
+from chatsite.exceptions import DomainError
 from chatsite.realtime.presence import presence_of
-from rooms.exceptions import RoomNotFound
-from rooms.models import Membership, Room
+from rooms.exceptions import Blocked, Muted, NotAllowed, RoomArchived, RoomNotFound, RoomReadOnly
+from rooms.models import Membership, Room, RoomMute
 
 
 def _member_count() -> Subquery:
@@ -247,3 +249,114 @@ def room_members_presence(*, user: User, room_id: int) -> list[MemberPresence]:
     entries = [MemberPresence(membership=m, presence=states[m.user_id]) for m in members]
     # stable: usernames stay in order within each state
     return sorted(entries, key=lambda entry: PRESENCE_ORDER[entry.presence.state])
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def mute_active(*, room_id: int, user_id: int) -> RoomMute | None:
+    return RoomMute.objects.filter(room_id=room_id, user_id=user_id, until__gt=timezone.now()).first()
+
+
+def post_refusal(*, membership: Membership, mute: RoomMute | None) -> DomainError | None:
+    """Why this member may not post, react or edit in their room now (None: they may).
+
+    An archived room refuses everyone; a read-only one everyone but owners and admins; a mute
+    (still running) its member."""
+    room = membership.room
+    if room.archived_at is not None:
+        return RoomArchived()
+    now = timezone.now()
+    user = membership.user
+    if user.muted_until is not None and user.muted_until > now:
+        return Muted(_muted_detail("on this site", user.muted_until, user.mute_reason))
+    if mute is not None and mute.until > now:
+        return Muted(_muted_detail("in this room", mute.until, mute.reason))
+    if room.read_only and not membership.can_manage:
+        return RoomReadOnly()
+    return None
+
+
+def _muted_detail(where: str, until: datetime, reason: str) -> str:
+    because = f" Reason: {reason}" if reason else ""
+    return f"You are muted {where} until {until.astimezone(UTC):%Y-%m-%d %H:%M} UTC.{because}"
+
+
+def post_refusals(*, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], DomainError]:
+    """``post_refusal`` for many (user id, room id) pairs in two queries (a batch of sends);
+    pairs that are not memberships answer RoomNotFound."""
+    users = {user_id for user_id, _ in pairs}
+    rooms = {room_id for _, room_id in pairs}
+    memberships = {
+        (m.user_id, m.room_id): m
+        for m in Membership.objects.select_related("room", "user").filter(
+            user_id__in=users, room_id__in=rooms
+        )
+    }
+    mutes = {
+        (m.user_id, m.room_id): m
+        for m in RoomMute.objects.filter(user_id__in=users, room_id__in=rooms, until__gt=timezone.now())
+    }
+    refusals: dict[tuple[int, int], DomainError] = {}
+    # Direct rooms only: a sender blocked by another participant (or blocking one) is refused.
+    direct = {room_id for (_, room_id), m in memberships.items() if m.room.is_direct}
+    if direct:
+        for pair in _blocked_in_direct(rooms=direct, senders=users):
+            if pair in memberships:
+                refusals[pair] = Blocked()
+    for pair in pairs:
+        if pair in refusals:
+            continue
+        membership = memberships.get(pair)
+        refusal = (
+            RoomNotFound()
+            if membership is None
+            else post_refusal(membership=membership, mute=mutes.get(pair))
+        )
+        if refusal is not None:
+            refusals[pair] = refusal
+    return refusals
+
+
+def _blocked_in_direct(*, rooms: set[int], senders: set[int]) -> set[tuple[int, int]]:
+    """(sender, room) pairs of direct rooms where the sender and another participant are on
+    either side of a block."""
+    participants = list(Membership.objects.filter(room_id__in=rooms).values_list("room_id", "user_id"))
+    everyone = {user_id for _, user_id in participants}
+    blocks = set(
+        UserBlock.objects.filter(
+            Q(user_id__in=senders, blocked_id__in=everyone) | Q(blocked_id__in=senders, user_id__in=everyone)
+        ).values_list("user_id", "blocked_id")
+    )
+    if not blocks:
+        return set()
+    by_room: dict[int, set[int]] = {}
+    for room_id, user_id in participants:
+        by_room.setdefault(room_id, set()).add(user_id)
+    return {
+        (sender, room_id)
+        for room_id, people in by_room.items()
+        for sender in senders & people
+        if any((sender, other) in blocks or (other, sender) in blocks for other in people - {sender})
+    }
+
+
+def room_mutes(*, room_id: int) -> dict[int, RoomMute]:
+    """The room's running mutes, by user id."""
+    return {m.user_id: m for m in RoomMute.objects.filter(room_id=room_id, until__gt=timezone.now())}
+
+
+MODERATION_LOG_PAGE = 100
+
+
+def room_moderation_log(*, user: User, room_id: int) -> list[ModerationLogEntry]:
+    """The room's moderation log, newest first: its owners and admins only (NotAllowed for other
+    members, RoomNotFound for everyone else)."""
+    membership = membership_get(user=user, room_id=room_id)
+    if not membership.can_manage:
+        raise NotAllowed("Only owners and admins can read the room's moderation log.")
+    return list(
+        ModerationLogEntry.objects.filter(room_id=room_id)
+        .select_related("actor", "target_user")
+        .order_by("-id")[:MODERATION_LOG_PAGE]
+    )

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.models import ModerationLogEntry
+from accounts.services import REASON_MAX
 from chatsite.validation import InvalidNumber, parse_id
 from rooms.models import Membership, Room
+from rooms.moderation import MUTE_MAX_MINUTES, ROLES_GRANTED
 from rooms.services import DESCRIPTION_MAX, NAME_MAX, TOPIC_MAX
 
 
@@ -29,6 +32,8 @@ class RoomSerializer(serializers.ModelSerializer):
             "created_at",
             "last_activity_at",
             "member_count",
+            "read_only",
+            "archived_at",
         ]
         read_only_fields = fields
 
@@ -83,6 +88,61 @@ class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "username", "display_name", "role", "joined_at"]
+        read_only_fields = fields
+
+
+class MemberStateSerializer(MemberSerializer):
+    """A member with their mute in this room (``muted_until`` null: not muted)."""
+
+    muted_until = serializers.DateTimeField(
+        source="mute.until", read_only=True, allow_null=True, default=None
+    )
+    mute_reason = serializers.CharField(source="mute.reason", read_only=True, default="")
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "muted_until", "mute_reason"]
+        read_only_fields = fields
+
+
+class MuteSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(
+        min_value=1, max_value=MUTE_MAX_MINUTES, help_text="how long, from 1 minute to a year"
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=REASON_MAX)
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=list(ROLES_GRANTED), help_text="ownership moves by transfer")
+
+
+class TransferSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, help_text="the member who becomes the owner")
+
+
+class RoomModerateSerializer(serializers.Serializer):
+    """Each optional: read_only (owners and admins), archived (owners)."""
+
+    read_only = serializers.BooleanField(required=False, default=None, allow_null=True)
+    archived = serializers.BooleanField(required=False, default=None, allow_null=True)
+
+
+class ModerationLogEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    target_user = serializers.CharField(source="target_user.username", read_only=True, default=None)
+
+    class Meta:
+        model = ModerationLogEntry
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "target_user",
+            "message_id",
+            "reason",
+            "interface",
+            "detail",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
-from accounts.models import User
+from accounts.models import ModerationAction, User, UserBlock
 from accounts.serialization import user_brief
-from accounts.services import password_check, user_delete, user_register
+from accounts.services import clean_reason, moderation_record, password_check, user_delete, user_register
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_record, event_writer
 from chatsite.validation import clean_text
-from rooms.exceptions import InvalidNotify, InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
+from rooms.exceptions import Blocked, InvalidNotify, InvalidRoom, NotAllowed, RoomNotFound, UnknownUser
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get
 from rooms.serialization import member_payload, room_brief, room_settings
@@ -196,9 +197,10 @@ def _group_people_changed(room: Room) -> None:
 
 
 @event_writer
-def member_remove(*, actor: User, room_id: int, user_id: int) -> None:
+def member_remove(*, actor: User, room_id: int, user_id: int, via: str, reason: object = "") -> None:
     """Remove a member (owners/admins; only owners remove admins or owners). Takes effect on the
-    removed user's open sockets at once: they receive ``member.removed`` and nothing after it."""
+    removed user's open sockets at once: they receive ``member.removed`` and nothing after it.
+    The moderation log keeps who, whom and ``reason``."""
     actor_membership = membership_get(user=actor, room_id=room_id)
     room = actor_membership.room
     if room.is_direct or not actor_membership.can_manage:
@@ -210,7 +212,17 @@ def member_remove(*, actor: User, room_id: int, user_id: int) -> None:
         raise NotAllowed("Use leave to leave a room.")
     if target.can_manage and actor_membership.role != Membership.Role.OWNER:
         raise NotAllowed("Only owners can remove owners and admins.")
+    text = clean_reason(reason)
     target.delete()
+    moderation_record(
+        actor=actor,
+        action=ModerationAction.MEMBER_REMOVE,
+        via=via,
+        target_user_id=target.user_id,
+        room_id=room.id,
+        reason=text,
+        detail={"room": room.name},
+    )
     _record_gone(room=room, user=target.user, kind=kinds.MEMBER_REMOVED, by=actor)
 
 
@@ -228,6 +240,9 @@ def dm_open(*, user: User, usernames: Iterable[str]) -> tuple[Room, bool]:
         found = {u.username.lower() for u in others}
         missing = sorted(wanted - found)
         raise UnknownUser(f"No such user: {', '.join(missing)}.", field="usernames")
+    ids = [u.id for u in others]
+    if UserBlock.objects.filter(Q(user=user, blocked_id__in=ids) | Q(user_id__in=ids, blocked=user)).exists():
+        raise Blocked("You cannot start a direct conversation with someone you blocked or who blocked you.")
     participants = sorted([user, *others], key=lambda u: u.id)
     if len(participants) > DIRECT_MAX_PARTICIPANTS:
         raise InvalidRoom(

@@ -12,6 +12,13 @@ urlpatterns = [
     path("rooms/<id:room_id>/members/", views.members, name="room-members"),
     path("rooms/<id:room_id>/notifications/", views.notifications, name="room-notifications"),
     path("rooms/<id:room_id>/settings/", views.room_settings, name="room-settings"),
+    path("rooms/<id:room_id>/moderate/", views.room_moderate, name="room-moderate"),
+    path("rooms/<id:room_id>/members/<id:user_id>/block/", views.member_block, name="room-member-block"),
+    path(
+        "rooms/<id:room_id>/members/<id:user_id>/moderate/",
+        views.member_moderate,
+        name="room-member-moderate",
+    ),
     path("rooms/<id:room_id>/invite-search/", views.invite_search, name="room-invite-search"),
     path("dm/new/", views.dm_new, name="dm-new"),
     path("dm/search/", views.dm_search, name="dm-search"),

@@ -17,13 +17,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.selectors import users_search
+from accounts.selectors import blocked_ids, users_search
+from accounts.services import user_block, user_unblock
 from chatsite.exceptions import DomainError, NotFound, PermissionDenied
 from chatsite.realtime.selectors import latest_seq
 from chatsite.validation import InvalidNumber, parse_optional_id
-from rooms import selectors, services
+from rooms import moderation, selectors, services
 from rooms.exceptions import InvalidNotify, UnknownUser
-from rooms.models import Room
+from rooms.models import Membership, Room
 
 SEARCH_LIMIT = 8
 
@@ -51,7 +52,12 @@ def render_chat(
     de-duplicates what it already rendered by message id.
     """
     seq = latest_seq() if seq is None else seq
-    full = {"seq": seq, "sidebar": selectors.sidebar(user=request.user), **context}
+    full = {
+        "seq": seq,
+        "sidebar": selectors.sidebar(user=request.user),
+        "blocked_users": ",".join(map(str, blocked_ids(user_id=request.user.id))),
+        **context,
+    }
     return render(request, template, full, status=status)
 
 
@@ -155,14 +161,119 @@ def room_settings(request: HttpRequest, room_id: int) -> HttpResponse:
             error = exc
         else:
             return _go(request, f"/r/{room_id}/")
-    context = {"room": room, "values": values, "error": error}
+    context = {
+        "room": room,
+        "values": values,
+        "error": error,
+        "is_owner": selectors.membership_get(user=request.user, room_id=room_id).role
+        == Membership.Role.OWNER,
+        "log": selectors.room_moderation_log(user=request.user, room_id=room_id),
+    }
     return render_chat(request, "rooms/settings.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def room_moderate(request: HttpRequest, room_id: int) -> HttpResponse:
+    """The settings page's read-only and archive buttons (``read_only`` / ``archived``: 1 or 0)."""
+    flags = {key: request.POST[key] == "1" for key in ("read_only", "archived") if key in request.POST}
+    try:
+        moderation.room_moderate(actor=request.user, room_id=room_id, via="web", **flags)
+    except PermissionDenied as exc:
+        return HttpResponse(exc.detail, status=exc.status)
+    return _go(request, f"/rooms/{room_id}/settings/")
 
 
 def _members(request: HttpRequest, room_id: int, **extra: Any) -> HttpResponse:
     room = selectors.room_detail(user=request.user, room_id=room_id)
     members = selectors.room_members_presence(user=request.user, room_id=room_id)
-    return render(request, "rooms/_members.html", {"room": room, "members": members, **extra})
+    me = next(entry.membership for entry in members if entry.membership.user_id == request.user.id)
+    mutes = selectors.room_mutes(room_id=room_id)
+    for entry in members:
+        entry.membership.mute = mutes.get(entry.membership.user_id)
+        entry.membership.moderatable = _may_act_on(me, entry.membership)
+    blocked = set(blocked_ids(user_id=request.user.id))
+    context = {
+        "room": room,
+        "members": members,
+        "me": me,
+        "mute_choices": MUTE_CHOICES,
+        "blocked": blocked,
+        "blocked_csv": ",".join(map(str, sorted(blocked))),
+        **extra,
+    }
+    return render(request, "rooms/_members.html", context)
+
+
+# What the member panel offers (minutes): the REST API takes any length up to a year.
+MUTE_CHOICES = [(10, "10 minutes"), (60, "1 hour"), (24 * 60, "1 day"), (7 * 24 * 60, "1 week")]
+
+
+def _may_act_on(me: Membership, target: Membership) -> bool:
+    """Whether the panel offers ``me`` moderation of ``target`` (the services decide anyway)."""
+    if me.room.is_direct or not me.can_manage or target.user_id == me.user_id:
+        return False
+    if target.role == Membership.Role.OWNER:
+        return False
+    return me.role == Membership.Role.OWNER or not target.can_manage
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def member_block(request: HttpRequest, room_id: int, user_id: int) -> HttpResponse:
+    """Block (``block=1``) or unblock a fellow member for oneself; answers the member panel."""
+    selectors.membership_get(user=request.user, room_id=room_id)  # a member of this room: else 404
+    try:
+        if request.POST.get("block") == "1":
+            user_block(user=request.user, target_id=user_id)
+        else:
+            user_unblock(user=request.user, target_id=user_id)
+    except DomainError as exc:
+        return _members(request, room_id, action_error=exc.detail)
+    return _members(request, room_id)
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def member_moderate(request: HttpRequest, room_id: int, user_id: int) -> HttpResponse:
+    """The member panel's moderation forms: ``action`` mute (``minutes``, ``reason``), unmute,
+    remove (``reason``), role (``role``) or transfer; answers the updated panel."""
+    action = request.POST.get("action", "")
+    reason = request.POST.get("reason", "")
+    acts: dict[str, Callable[[], object]] = {
+        "mute": lambda: moderation.member_mute(
+            actor=request.user,
+            room_id=room_id,
+            user_id=user_id,
+            minutes=request.POST.get("minutes"),
+            reason=reason,
+            via="web",
+        ),
+        "unmute": lambda: moderation.member_unmute(
+            actor=request.user, room_id=room_id, user_id=user_id, via="web"
+        ),
+        "remove": lambda: services.member_remove(
+            actor=request.user, room_id=room_id, user_id=user_id, via="web", reason=reason
+        ),
+        "role": lambda: moderation.member_role_set(
+            actor=request.user, room_id=room_id, user_id=user_id, role=request.POST.get("role"), via="web"
+        ),
+        "transfer": lambda: moderation.room_transfer(
+            actor=request.user, room_id=room_id, user_id=user_id, via="web"
+        ),
+    }
+    if action not in acts:
+        return _members(request, room_id, action_error="Unknown action.")
+    try:
+        acts[action]()
+    except NotFound:
+        raise
+    except DomainError as exc:
+        return _members(request, room_id, action_error=exc.detail)
+    return _members(request, room_id)
 
 
 @login_required

@@ -113,7 +113,10 @@ MESSAGE_DELETED = declare(
 MEMBER_JOINED = declare("member.joined", stored=True, subscription=Subscription.JOIN, client="membership")
 MEMBER_LEFT = declare("member.left", stored=True, subscription=Subscription.LEAVE, client="membership")
 MEMBER_REMOVED = declare("member.removed", stored=True, subscription=Subscription.LEAVE, client="membership")
-# The room's settings (name, topic, description) changed: members' pages update in place.
+# A member's role or mute changed (``muted_until`` null: not muted): their composer follows,
+# and every member panel redraws.
+MEMBER_UPDATED = declare("member.updated", stored=True, client="member-update")
+# The room's settings (name, topic, description, read-only, archived) changed: members' pages update in place.
 ROOM_UPDATED = declare("room.updated", stored=True, client="room-update")
 # Ephemeral: "alice is typing" in a room, to the sockets that have it open but the typist's.
 TYPING = declare("typing", stored=False, audience=Audience.OPEN_ROOM, client="typing")

@@ -150,7 +150,7 @@ def test_retry_by_a_removed_member_is_404_like_any_non_member(auth_api, room_of_
     room, alice, bob = room_of_two
     client, path = auth_api(bob), f"/api/rooms/{room.id}/messages/"
     assert client.post(path, {"body": "before", "client_id": "early"}, format="json").status_code == 201
-    rooms.member_remove(actor=alice, room_id=room.id, user_id=bob.id)
+    rooms.member_remove(actor=alice, room_id=room.id, user_id=bob.id, via="api")
     retry = client.post(path, {"body": "before", "client_id": "early"}, format="json")
     assert (retry.status_code, retry.content) == (404, b'{"detail":"Not found.","code":"not_found"}')
     assert Message.objects.count() == 1

@@ -103,7 +103,7 @@ def test_delete_leaves_a_tombstone_and_no_copy_of_the_text(chat, django_capture_
     reply = services.message_send(sender=ann, room_id=room.id, body="answering", reply_to=message.id).message
     assert "secret second version" in stored_text() and "first words" in stored_text()
     with django_capture_on_commit_callbacks() as callbacks:
-        tombstone = changes.message_delete(actor=ben, message_id=message.id)
+        tombstone = changes.message_delete(actor=ben, message_id=message.id, via="api")
     assert tombstone.deleted_at is not None and tombstone.body == tombstone.body_html == ""
     assert (
         tombstone.reactions == [] and not Reaction.objects.exists() and not MessageRevision.objects.exists()
@@ -125,7 +125,9 @@ def test_delete_leaves_a_tombstone_and_no_copy_of_the_text(chat, django_capture_
     shown = selectors.message_get(user=ann, message_id=reply.id)
     assert shown["reply_preview"]["deleted"] is True
     # Deleting again is a no-op.
-    assert changes.message_delete(actor=ben, message_id=message.id).deleted_at == tombstone.deleted_at
+    assert (
+        changes.message_delete(actor=ben, message_id=message.id, via="api").deleted_at == tombstone.deleted_at
+    )
 
 
 def test_owners_and_admins_delete_anyones_members_only_their_own(chat, make_user):
@@ -133,19 +135,19 @@ def test_owners_and_admins_delete_anyones_members_only_their_own(chat, make_user
     cat = make_user("cat")
     rooms.member_add(actor=ann, room_id=room.id, username="cat")
     with pytest.raises(PermissionDenied):
-        changes.message_delete(actor=cat, message_id=message.id)
+        changes.message_delete(actor=cat, message_id=message.id, via="api")
     Membership.objects.filter(room=room, user=cat).update(role=Membership.Role.ADMIN)
-    changes.message_delete(actor=cat, message_id=message.id)
+    changes.message_delete(actor=cat, message_id=message.id, via="api")
     own = services.message_send(sender=ben, room_id=room.id, body="mine", client_id="b2").message
-    changes.message_delete(actor=ben, message_id=own.id)
+    changes.message_delete(actor=ben, message_id=own.id, via="api")
     by_owner = services.message_send(sender=cat, room_id=room.id, body="admin's", client_id="c1").message
-    changes.message_delete(actor=ann, message_id=by_owner.id)
+    changes.message_delete(actor=ann, message_id=by_owner.id, via="api")
     assert Message.objects.filter(deleted_at__isnull=False).count() == 3
 
 
 def test_a_deleted_message_cannot_be_edited_reacted_to_or_answered(chat):
     room, ann, ben, _, message = chat
-    changes.message_delete(actor=ben, message_id=message.id)
+    changes.message_delete(actor=ben, message_id=message.id, via="api")
     with pytest.raises(MessageDeleted):
         changes.message_edit(actor=ben, message_id=message.id, body="again")
     with pytest.raises(MessageDeleted):
@@ -292,6 +294,6 @@ def test_replies_show_what_their_parent_now_says(chat, django_capture_on_commit_
     assert [t for _, t, _ in scheduled_broadcasts(callbacks)] == ["message.updated", "message.updated"]
     latest = Event.objects.filter(object_id=reply.id).order_by("-seq").first()
     assert latest.payload["message"]["reply_preview"]["excerpt"] == "second thoughts"
-    changes.message_delete(actor=ben, message_id=message.id)
+    changes.message_delete(actor=ben, message_id=message.id, via="api")
     latest = Event.objects.filter(object_id=reply.id).order_by("-seq").first()
     assert latest.payload["message"]["reply_preview"]["deleted"] is True

@@ -47,7 +47,7 @@ def test_unread_counts_others_messages_after_the_pointer_and_mentions(room_of_tw
     send(ann, room, f"hey @{ben.username}")
     send(ann, room, "@room look")
     deleted = send(ann, room, "soon gone")
-    changes.message_delete(actor=ann, message_id=deleted.id)
+    changes.message_delete(actor=ann, message_id=deleted.id, via="api")
     (state,) = selectors.unread_counts(user=ben)
     assert (state.room_id, state.count, state.mentions) == (room.id, 3, 2)
     assert state.payload()["unread_capped"] is False

@@ -233,7 +233,7 @@ def test_only_rooms_the_searcher_is_in_and_not_after_leaving(alice, bob, general
 def test_deleted_messages_never_match_and_edits_match_their_new_text(alice, general):
     gone = say(alice, general, "embarrassing typo")
     edited = say(alice, general, "first version")
-    changes.message_delete(actor=alice, message_id=gone)
+    changes.message_delete(actor=alice, message_id=gone, via="api")
     changes.message_edit(actor=alice, message_id=edited, body="second wording")
     assert found(alice, "embarrassing ") == []
     assert found(alice, "first ") == []

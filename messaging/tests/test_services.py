@@ -340,7 +340,7 @@ def test_retry_by_someone_no_longer_in_the_room_is_not_found(room_of_two, how):
     room, alice, bob = room_of_two
     services.message_send(sender=bob, room_id=room.id, body="before", client_id="early")
     if how == "removed":
-        rooms.member_remove(actor=alice, room_id=room.id, user_id=bob.id)
+        rooms.member_remove(actor=alice, room_id=room.id, user_id=bob.id, via="api")
     else:
         rooms.room_leave(user=bob, room_id=room.id)
     with pytest.raises(RoomNotFound):

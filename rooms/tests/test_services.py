@@ -90,7 +90,7 @@ def test_remove_member_records_removal(make_user, make_room, django_capture_on_c
     owner, member = make_user(), make_user()
     room = make_room(owner, members=(member,))
     with django_capture_on_commit_callbacks() as callbacks:
-        services.member_remove(actor=owner, room_id=room.id, user_id=member.id)
+        services.member_remove(actor=owner, room_id=room.id, user_id=member.id, via="api")
     assert not Membership.objects.filter(room=room, user=member).exists()
     assert scheduled_broadcasts(callbacks) == [("event_published", "member.removed", member.id)]
     assert Event.objects.filter(type="member.removed").get().payload["by"]["id"] == owner.id
@@ -101,10 +101,10 @@ def test_members_cannot_remove_and_admins_cannot_remove_owners(make_user, make_r
     room = make_room(owner, members=(admin, member))
     Membership.objects.filter(room=room, user=admin).update(role="admin")
     with pytest.raises(PermissionDenied):
-        services.member_remove(actor=member, room_id=room.id, user_id=admin.id)
+        services.member_remove(actor=member, room_id=room.id, user_id=admin.id, via="api")
     with pytest.raises(PermissionDenied):
-        services.member_remove(actor=admin, room_id=room.id, user_id=owner.id)
-    services.member_remove(actor=admin, room_id=room.id, user_id=member.id)
+        services.member_remove(actor=admin, room_id=room.id, user_id=owner.id, via="api")
+    services.member_remove(actor=admin, room_id=room.id, user_id=member.id, via="api")
     assert Membership.objects.filter(room=room).count() == 2
 
 

@@ -112,8 +112,44 @@
     return (list || "").split(",").indexOf(String(id)) !== -1;
   }
 
+  // Users this viewer blocked: their messages collapse behind a button (no text shows until asked).
+  var blockedUsers = app.dataset.blockedUsers || "";
+
+  function collapseBlocked(li) {
+    var blocked = Boolean(li.dataset.senderId) && hasUser(blockedUsers, li.dataset.senderId) && !li.classList.contains("revealed");
+    li.classList.toggle("blocked-sender", blocked);
+    var reveal = li.querySelector(".reveal-blocked");
+    if (blocked && !reveal) {
+      reveal = document.createElement("button");
+      reveal.type = "button";
+      reveal.className = "link-btn reveal-blocked";
+      reveal.textContent = "Message from someone you blocked: show";
+      li.insertBefore(reveal, li.querySelector(".message-body"));
+    } else if (!blocked && reveal) {
+      reveal.remove();
+    }
+  }
+
+  // The member panel says whom this viewer blocks now (after Block / Unblock there).
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var marker = document.getElementById("blocked-users");
+    if (!marker || !event.detail || !event.detail.target || event.detail.target.id !== "member-panel") return;
+    if (marker.dataset.users === blockedUsers) return;
+    blockedUsers = marker.dataset.users;
+    document.querySelectorAll("li.message").forEach(decorate);
+  });
+
+  document.addEventListener("click", function (event) {
+    var reveal = event.target.closest && event.target.closest(".reveal-blocked");
+    if (!reveal) return;
+    var li = reveal.closest("li.message");
+    li.classList.add("revealed");
+    collapseBlocked(li);
+  });
+
   function decorate(li) {
     li.dataset.decorated = "";
+    collapseBlocked(li);
     li.classList.toggle("own", li.dataset.senderId === String(userId));
     li.classList.toggle("manageable", canManage);
     li.classList.toggle("mentions-me", hasUser(li.dataset.mentions, userId) || li.hasAttribute("data-mentions-room"));
@@ -148,10 +184,52 @@
 
   function setComposerEnabled(enabled) {
     if (!composer) return;
+    var blocked = Boolean(postingRefusal());
     composer.querySelectorAll("textarea, button").forEach(function (control) {
-      control.disabled = !enabled;
+      control.disabled = !enabled || blocked;
     });
     composer.classList.toggle("offline", !enabled);
+  }
+
+  // -- who may post: a mute, a read-only or an archived room -------------------------------------
+  // The composer carries the room's rules and this member's mute (rendered by the server, then
+  // kept current by member.updated and room.updated); while one of them refuses, it is disabled
+  // and says why. A mute ends by itself: a timer enables the composer again at its end.
+
+  var postingTimer = null;
+
+  function postingRefusal() {
+    if (!composer) return "";
+    var d = composer.dataset;
+    if ("archived" in d) return "This room is archived: nobody can post in it.";
+    var until = d.mutedUntil ? new Date(d.mutedUntil) : null;
+    if (until && until > new Date()) {
+      var where = d.muteScope === "site" ? "on this site" : "in this room";
+      return "You are muted " + where + " until " + until.toLocaleString() + "." + (d.muteReason ? " Reason: " + d.muteReason : "");
+    }
+    if ("readOnly" in d && !("canManage" in d)) return "Only owners and admins can post in this room.";
+    return "";
+  }
+
+  function applyPosting() {
+    if (!composer) return;
+    var reason = postingRefusal();
+    var note = document.getElementById("composer-blocked");
+    if (note) {
+      note.textContent = reason;
+      note.hidden = !reason;
+    }
+    composer.classList.toggle("blocked", Boolean(reason));
+    setComposerEnabled(!composer.classList.contains("offline"));
+    clearTimeout(postingTimer);
+    var left = composer.dataset.mutedUntil ? new Date(composer.dataset.mutedUntil) - new Date() : 0;
+    if (left > 0) postingTimer = setTimeout(applyPosting, Math.min(left + 500, 2147483000));
+  }
+
+  function setFlag(el, name, on) {
+    if (!el) return;
+    if (on) el.dataset[name] = "";
+    else delete el.dataset[name];
   }
 
   function socketUrl() {
@@ -248,7 +326,8 @@
     read: onRead,
     "room-update": onRoomUpdate,
     presence: onPresence,
-    receipt: onReceipt
+    receipt: onReceipt,
+    "member-update": onMemberUpdate
   };
 
   function handle(frame) {
@@ -389,6 +468,31 @@
     htmx.trigger(document.body, "parley:members");
   }
 
+  // A member's role or mute changed: about this user, the composer follows at once.
+  function onMemberUpdate(frame) {
+    var room = frame.room || {};
+    if (room.id !== roomId) return;
+    if (frame.user && frame.user.id === userId && composer) {
+      // A site-wide mute (by a site moderator) outranks the room's: it stays shown.
+      if (composer.dataset.muteScope !== "site" && frame.muted_until) {
+        composer.dataset.mutedUntil = frame.muted_until;
+        composer.dataset.muteReason = frame.mute_reason || "";
+      } else if (composer.dataset.muteScope !== "site") {
+        delete composer.dataset.mutedUntil;
+        delete composer.dataset.muteReason;
+      }
+      var manages = frame.role === "owner" || frame.role === "admin";
+      setFlag(composer, "canManage", manages);
+      setFlag(document.querySelector(".room"), "canManage", manages);
+      if (manages !== canManage) {
+        canManage = manages;
+        document.querySelectorAll("li.message").forEach(decorate);
+      }
+      applyPosting();
+    }
+    htmx.trigger(document.body, "parley:members");
+  }
+
   // -- room settings ----------------------------------------------------------------------------
 
   // A room's name, topic or description changed: the sidebar and, in that room, the header follow.
@@ -408,6 +512,11 @@
       el.textContent = pair[1] || "";
       el.hidden = !pair[1];
     });
+    if (composer && "read_only" in settings) {
+      setFlag(composer, "readOnly", settings.read_only);
+      setFlag(composer, "archived", settings.archived);
+      applyPosting();
+    }
   }
 
   // -- sidebar ----------------------------------------------------------------------------------
@@ -815,6 +924,8 @@
     textarea.style.height = "auto";
     textarea.style.height = textarea.scrollHeight + (textarea.offsetHeight - textarea.clientHeight) + "px";
   }
+
+  applyPosting(); // the mute's end in local time, and its timer
 
   if (composer && list) {
     // Capture phase: the socket sends, so htmx's own form post (the no-socket path) stays out.

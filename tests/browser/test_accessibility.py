@@ -90,7 +90,7 @@ def _make_site_data(make_user: Callable[..., User]) -> dict[str, int]:
     edited = say(alice, "Typo in this mesage")
     changes.message_edit(actor=alice, message_id=edited, body="Fixed the typo in this message")
     gone = say(bob, "This one will be deleted")
-    changes.message_delete(actor=bob, message_id=gone)
+    changes.message_delete(actor=bob, message_id=gone, via="api")
     own = say(alice, "My own message, to edit")
 
     dm, _ = services.dm_open(user=alice, usernames=["bob"])
