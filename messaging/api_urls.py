@@ -5,6 +5,7 @@ from messaging import api
 
 urlpatterns = [
     path("rooms/<id:room_id>/messages/", api.MessageListView.as_view(), name="api-messages"),
+    path("rooms/<id:room_id>/attachments/", api.AttachmentUploadView.as_view(), name="api-attachments"),
     path("rooms/<id:room_id>/read/", api.ReadMarkView.as_view(), name="api-room-read"),
     path("unread/", api.UnreadListView.as_view(), name="api-unread"),
     path("messages/<id:message_id>/", api.MessageDetailView.as_view(), name="api-message"),

@@ -15,9 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 from chatsite.realtime.models import Event
 from messaging import search
-from messaging.exceptions import InvalidSearch, MessageNotFound
+from messaging.exceptions import AttachmentNotFound, InvalidSearch, MessageNotFound
 from messaging.markdown import render_plain
-from messaging.models import Message, MessageRevision
+from messaging.models import Attachment, Message, MessageRevision
 from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get, public_room_preview, room_label
@@ -347,3 +347,19 @@ def first_unread_id(*, user_id: int, room_id: int, last_read: int) -> int | None
         .values_list("id", flat=True)
         .first()
     )
+
+
+def attachment_for_download(*, user: User, attachment_id: int) -> Attachment:
+    """An attachment the user may fetch, or AttachmentNotFound — the same answer for one that
+    does not exist. Sent files: members of the room, while the message stands. Files not sent
+    yet: their uploader alone (still a member)."""
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None or not user.is_authenticated:
+        raise AttachmentNotFound()
+    if attachment.message is None:
+        visible = attachment.uploader_id == user.id
+    else:
+        visible = attachment.message.deleted_at is None
+    if not visible or not Membership.objects.filter(user=user, room_id=attachment.room_id).exists():
+        raise AttachmentNotFound()
+    return attachment
