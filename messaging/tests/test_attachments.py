@@ -546,3 +546,17 @@ def test_cleanup_uploads_removes_only_abandoned_unsent_uploads(
     default = storages["default"]
     assert not default.exists(old.file.name)
     assert default.exists(fresh.file.name) and default.exists(sent.file.name)
+
+
+def test_message_admin_lists_its_attachments_read_only(room_of_two, settings, tmp_path, make_user):
+    settings.MEDIA_ROOT = tmp_path
+    room, alice, _ = room_of_two
+    doc = uploads.attachment_upload(uploader=alice, room_id=room.id, upload=upload("minutes.txt", b"m"))
+    message = send_with(alice, room, [doc], body="notes").message
+    page = logged_in(make_user("root", is_staff=True, is_superuser=True)).get(
+        f"/admin/messaging/message/{message.id}/change/"
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "minutes.txt" in html and "text/plain" in html
+    assert 'name="attachment_rows-0-kind"' not in html  # shown, not editable
