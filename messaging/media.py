@@ -150,6 +150,8 @@ def _clean_image(image: Image.Image) -> Inspected:
         upright = ImageOps.exif_transpose(image)  # a copy, with the orientation applied
         upright.info = {}
         options: dict = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+        if icc := image.info.get("icc_profile"):  # colour, not metadata about anyone: kept
+            options["icc_profile"] = icc
         if fmt == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
             upright = upright.convert("RGB")
         upright.save(out, format=fmt, **options)

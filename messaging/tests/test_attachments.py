@@ -231,6 +231,41 @@ def test_animated_gif_keeps_animating(storage, room_of_two):
     assert stored.n_frames == 3 and thumbnail.n_frames == 3
 
 
+def _gif_with_comment() -> bytes:
+    frames = [Image.new("RGB", (20, 20), (i * 80, 0, 0)) for i in range(3)]
+    out = io.BytesIO()
+    frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], comment=b"SECRET", loop=0)
+    return out.getvalue()
+
+
+def _png_with_text() -> bytes:
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "SECRET")
+    out = io.BytesIO()
+    Image.new("RGB", (20, 20)).save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def _webp_with_exif_and_xmp() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "SECRET"
+    out = io.BytesIO()
+    Image.new("RGB", (20, 20)).save(out, format="WEBP", exif=exif, xmp=b"<x:xmpmeta>SECRET</x:xmpmeta>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("make", [_gif_with_comment, _png_with_text, _webp_with_exif_and_xmp])
+def test_metadata_of_every_image_format_is_stripped(make):
+    from messaging.media import inspect
+
+    original = make()
+    assert b"SECRET" in original
+    found = inspect(io.BytesIO(original), max_pixels=10**6)
+    assert found.is_image and b"SECRET" not in found.data and b"SECRET" not in found.thumbnail
+
+
 def test_decompression_bomb_is_refused_and_nothing_stored(storage, room_of_two):
     room, alice, _ = room_of_two
     with pytest.raises(InvalidUpload, match="pixels"):
