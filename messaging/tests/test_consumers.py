@@ -992,3 +992,8 @@ async def test_message_send_with_attachments_and_no_body(pair, settings, tmp_pat
     assert shown["body"] == "" and [a["name"] for a in shown["attachments"]] == ["plan.txt"]
     assert shown["attachments"][0]["url"] == f"/files/{doc.id}/plan.txt"
     assert await ws_ben.receive_json_from(timeout=5) == got["message.new"]
+    # A socket that reconnects after missing it gets the same frame, with the same (lasting) URLs.
+    again = await connect(ben, f"&since={got['message.new']['seq'] - 1}")
+    await hello(again)
+    assert await again.receive_json_from(timeout=5) == got["message.new"]
+    await again.disconnect()
