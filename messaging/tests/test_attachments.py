@@ -595,3 +595,67 @@ def test_message_admin_lists_its_attachments_read_only(room_of_two, settings, tm
     html = page.content.decode()
     assert "minutes.txt" in html and "text/plain" in html
     assert 'name="attachment_rows-0-kind"' not in html  # shown, not editable
+
+
+@pytest.mark.server
+def test_thumbnailing_a_12_megapixel_photo_never_stalls_the_sockets(start_server, room_of_two, tmp_path):
+    """The image work runs in the upload request's worker thread, never on the event loop: a
+    socket's pings keep being answered at once while a 12-megapixel photo is processed."""
+    import asyncio
+    import json
+    import urllib.request
+    import uuid
+
+    import websockets
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.services import ws_ticket_issue
+
+    room, alice, bob = room_of_two
+    server = start_server(extra_env={"MEDIA_ROOT": str(tmp_path)})
+    photo = io.BytesIO()
+    Image.effect_noise((4000, 3000), 40).convert("RGB").save(photo, format="JPEG", quality=85)
+    token, ticket = str(AccessToken.for_user(alice)), ws_ticket_issue(user=bob)
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + photo.getvalue()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    def upload() -> tuple[int, dict, float]:
+        request = urllib.request.Request(
+            f"{server.url}/api/rooms/{room.id}/attachments/",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read()), time.monotonic() - started
+
+    async def scenario() -> tuple[tuple[int, dict, float], float, int]:
+        async with websockets.connect(f"{server.ws_url}/ws/?ticket={ticket}") as ws:
+            await ws.recv()  # hello
+            uploading = asyncio.create_task(asyncio.to_thread(upload))
+            worst, ref = 0.0, 0
+            while not uploading.done():
+                ref += 1
+                sent = time.monotonic()
+                await ws.send(json.dumps({"type": "ping", "ref": ref}))
+                while json.loads(await asyncio.wait_for(ws.recv(), 10)) != {"type": "pong", "ref": ref}:
+                    pass
+                worst = max(worst, time.monotonic() - sent)
+                await asyncio.sleep(0.02)
+            return await uploading, worst, ref
+
+    (status, made, _), worst, pings = asyncio.run(scenario())
+    assert status == 201 and (made["width"], made["height"], made["thumb_width"]) == (4000, 3000, 480)
+    assert pings >= 5, "the pings must overlap the upload's processing"
+    assert worst < 0.4, f"a ping waited {worst:.2f} s while the photo was processed"
