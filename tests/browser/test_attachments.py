@@ -89,12 +89,29 @@ def test_drop_paste_remove_lightbox_voice_and_non_member_404(
     alice.unroute(re.compile(r"/api/rooms/\d+/attachments/$"))
     expect(tray).to_contain_text("Ready")
 
-    # Pick a file with the button, then remove it before sending: it is not sent.
+    # Pick a file with the button; its upload fails once (the network drops it) and is retried;
+    # then it is removed before sending, and is not sent.
+    failures = []
+
+    def fail_once(route):
+        if failures:
+            route.continue_()
+        else:
+            failures.append(route.request.url)
+            route.abort()
+
+    alice.route(re.compile(r"/api/rooms/\d+/attachments/$"), fail_once)
     with alice.expect_file_chooser() as chooser:
         alice.get_by_role("button", name="Attach files").click()
     chooser.value.set_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"draft notes"}])
     expect(tray.locator(".tray-item")).to_have_count(2)
-    expect(tray.locator(".tray-item", has_text="notes.txt")).to_contain_text("Ready")
+    notes = tray.locator(".tray-item", has_text="notes.txt")
+    expect(notes).to_contain_text("Upload failed")
+    notes.get_by_role("button", name="Retry uploading notes.txt").click()
+    expect(notes).to_contain_text("Ready")
+    alice.unroute(re.compile(r"/api/rooms/\d+/attachments/$"))
+    assert page_errors.errors == ["Failed to load resource: net::ERR_FAILED"]  # the dropped upload
+    page_errors.errors.clear()
     tray.get_by_role("button", name="Remove notes.txt").click()
     expect(tray.locator(".tray-item")).to_have_count(1)
 
