@@ -282,3 +282,62 @@ def start_server(transactional_db) -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server_proc in started:
         server_proc.stop()
+
+
+# --- S3: a real S3 API (moto in server mode, its own process) -----------------------------------
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto S3 server for the session, with the dummy credentials boto3 needs to sign."""
+    port = free_port()
+    log = (ARTIFACTS / f"moto-{port}.log").open("wb")
+    moto_server = Path(sys.executable).with_name("moto_server")
+    proc = subprocess.Popen([str(moto_server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {name: os.environ.get(name) for name in credentials}
+    os.environ.update(credentials)
+    try:
+        wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str) -> tuple[str, str]:
+    """(endpoint, bucket): a fresh, empty bucket for one test."""
+    import uuid
+
+    import boto3
+
+    bucket = f"parley-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
+    return moto_endpoint, bucket
+
+
+def s3_storages(endpoint: str, bucket: str) -> dict:
+    """STORAGES with uploads on S3, as settings.py configures them from AWS_STORAGE_BUCKET_NAME."""
+    return settings.STORAGES | {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": endpoint,
+                "region_name": "us-east-1",
+                "default_acl": None,
+                "querystring_auth": True,
+                "file_overwrite": False,
+            },
+        }
+    }

@@ -139,6 +139,10 @@ RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
             "content": _json(_ERROR),
         },
     ),
+    413: (
+        "TooLarge",
+        {"description": "The file is larger than the server accepts.", "content": _json(_ERROR)},
+    ),
     429: (
         "RateLimited",
         {

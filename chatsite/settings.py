@@ -360,6 +360,19 @@ WS_PONG_TIMEOUT_MS = env_int("WS_PONG_TIMEOUT_MS", 10000)
 # Reports of messages a user may file per window (seconds); reporting the same message again is free.
 REPORT_RATE_LIMIT = env_int("REPORT_RATE_LIMIT", 20)
 REPORT_RATE_WINDOW = env_int("REPORT_RATE_WINDOW", 3600)
+# Attachments (messaging.uploads): bytes per file, files per message, uploads per user per window,
+# the pixel limit past which an image is refused as a decompression bomb, a voice message's
+# length, and how old an upload never attached to a message must be before cleanup_uploads
+# removes it.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
+UPLOAD_MAX_PER_MESSAGE = env_int("UPLOAD_MAX_PER_MESSAGE", 10)
+UPLOAD_RATE_LIMIT = env_int("UPLOAD_RATE_LIMIT", 30)
+UPLOAD_RATE_WINDOW = env_int("UPLOAD_RATE_WINDOW", 60)
+UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 50_000_000)
+UPLOAD_ABANDONED_HOURS = env_int("UPLOAD_ABANDONED_HOURS", 24)
+VOICE_MAX_SECONDS = env_int("VOICE_MAX_SECONDS", 300)
+# Seconds an S3 download link handed out by the access-checked view stays valid.
+UPLOAD_URL_SECONDS = env_int("UPLOAD_URL_SECONDS", 60)
 # Catch-up replays at most this many events; older cursors get {"type": "resync"}.
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.

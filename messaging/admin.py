@@ -16,10 +16,27 @@ from accounts.services import REASON_MAX, SITE_MUTE_MAX_MINUTES
 from chatsite.admin_base import ReadOnlyAdmin
 from chatsite.exceptions import DomainError
 from messaging import reports
-from messaging.models import Message, MessageReport
+from messaging.models import Attachment, Message, MessageReport
 from messaging.selectors import message_context
 
 MUTE_CHOICES = [(60, "1 hour"), (24 * 60, "1 day"), (7 * 24 * 60, "1 week"), (30 * 24 * 60, "30 days")]
+
+
+class AttachmentInline(admin.TabularInline):
+    """A message's files, read-only (downloads stay members-only: no link here)."""
+
+    model = Attachment
+    fk_name = "message"
+    extra = 0
+    fields = ("name", "kind", "content_type", "size", "width", "height", "duration", "uploader", "created_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Message)
@@ -29,6 +46,7 @@ class MessageAdmin(ReadOnlyAdmin):
     search_fields = ("body", "sender__username", "room__name")
     list_select_related = ("room", "sender")
     show_full_result_count = False  # COUNT(*) over millions of messages is slow
+    inlines = [AttachmentInline]
 
     @admin.display(description="body")
     def short_body(self, obj: Message) -> str:

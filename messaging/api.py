@@ -5,21 +5,37 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.api_errors import errors
-from messaging import batching, changes, reads, receipts, reports, search_selectors, selectors, services
+from messaging import (
+    batching,
+    changes,
+    reads,
+    receipts,
+    reports,
+    search_selectors,
+    selectors,
+    services,
+    uploads,
+)
 from messaging.exceptions import (
+    InvalidAttachments,
     InvalidDeliveredPointer,
     InvalidMessage,
     InvalidReadPointer,
     InvalidReply,
+    InvalidUpload,
     MessageNotFound,
+    UploadTooLarge,
 )
-from messaging.serialization import message_payload
+from messaging.serialization import attachment_payload, message_payload
 from messaging.serializers import (
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
     DeliveredMarkSerializer,
     HistoryQuerySerializer,
     MessageCreateSerializer,
@@ -76,7 +92,7 @@ class MessageListView(APIView):
         send = services.SendRequest(sender=request.user, room_id=room_id, **data.validated_data)
         try:
             ack = batching.message_send_in_request(request._request, send)
-        except (InvalidMessage, InvalidReply) as exc:
+        except (InvalidMessage, InvalidReply, InvalidAttachments) as exc:
             raise ValidationError({exc.field or "body": [exc.detail]}) from exc
         return Response(
             ack["message"], status=status.HTTP_200_OK if ack["duplicate"] else status.HTTP_201_CREATED
@@ -227,3 +243,33 @@ class ReceiptsView(APIView):
         """Receipts of one of your rooms: every other member's delivered and read pointers (small
         rooms), and how many have received and read the latest message."""
         return Response(receipts.room_receipts(user=request.user, room_id=room_id).payload())
+
+
+class AttachmentUploadView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, **errors(413, 429)},
+    )
+    def post(self, request: Request, room_id: int) -> Response:
+        """Upload one file for your next message in this room (multipart, field ``file``), then
+        send the message with its id in ``attachments``. The type is decided from the content;
+        images are stored without their metadata, upright, with a thumbnail. Unsent uploads are
+        yours alone, and are removed after UPLOAD_ABANDONED_HOURS (24 by default)."""
+        data = AttachmentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            attachment = uploads.attachment_upload(
+                uploader=request.user,
+                room_id=room_id,
+                upload=data.validated_data["file"],
+                voice=data.validated_data["voice"],
+                duration=data.validated_data.get("duration"),
+            )
+        except UploadTooLarge:
+            raise
+        except InvalidUpload as exc:
+            raise ValidationError({exc.field or "file": [exc.detail]}) from exc
+        summary = uploads.attachment_summary(attachment)
+        return Response(attachment_payload(summary), status=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ from messaging import api
 
 urlpatterns = [
     path("rooms/<id:room_id>/messages/", api.MessageListView.as_view(), name="api-messages"),
+    path("rooms/<id:room_id>/attachments/", api.AttachmentUploadView.as_view(), name="api-attachments"),
     path("rooms/<id:room_id>/read/", api.ReadMarkView.as_view(), name="api-room-read"),
     path("rooms/<id:room_id>/delivered/", api.DeliveredMarkView.as_view(), name="api-room-delivered"),
     path("rooms/<id:room_id>/receipts/", api.ReceiptsView.as_view(), name="api-room-receipts"),

@@ -32,6 +32,7 @@ from messaging.exceptions import (
 from messaging.models import Message, MessageRevision, Reaction
 from messaging.serialization import message_payload
 from messaging.services import clean_body, mentions_resolve, message_event
+from messaging.uploads import attachments_remove
 from rooms.models import Membership
 from rooms.selectors import mute_active, post_refusal
 
@@ -80,7 +81,7 @@ def message_edit(*, actor: User, message_id: object, body: object) -> Message:
     window = settings.MESSAGE_EDIT_WINDOW
     if window == 0 or (window > 0 and timezone.now() - message.created_at > timedelta(seconds=window)):
         raise EditWindowClosed()
-    text = clean_body(body)
+    text = clean_body(body, allow_blank=bool(message.attachments))  # a caption may go, the files stay
     if text == message.body:
         return message  # nothing changed: no revision, no event
     mentions = mentions_resolve(sender=actor, room_id=message.room_id, body=text)
@@ -104,7 +105,7 @@ def message_delete(*, actor: User, message_id: object, via: str, reason: object 
     moderation log keeps, with ``reason``).
 
     What stays is a tombstone (who and when, "message deleted"); the text is gone from the row,
-    its revisions, its reactions and every stored event that carried it — its own events and
+    its revisions, its reactions, its files (from storage, once the delete commits) and every stored event that carried it — its own events and
     the reply previews of messages answering it. Records ``message.deleted``. Deleting a
     deleted message changes nothing."""
     message, membership = message_for_member(user=actor, message_id=message_id, lock=True)
@@ -135,8 +136,20 @@ def tombstone(message: Message, *, moderator: User | None, reason: str, via: str
     message.deleted_at = timezone.now()
     message.body = message.body_html = ""
     message.mentions, message.mentions_room, message.reactions = [], False, []
-    message.save(update_fields=["deleted_at", "body", "body_html", "mentions", "mentions_room", "reactions"])
+    message.attachments = []
+    message.save(
+        update_fields=[
+            "deleted_at",
+            "body",
+            "body_html",
+            "mentions",
+            "mentions_room",
+            "reactions",
+            "attachments",
+        ]
+    )
     MessageRevision.objects.filter(message=message).delete()
+    attachments_remove(message=message)
     Reaction.objects.filter(message=message).delete()
     _redact_log(message)
     events_record_many([message_event(kinds.MESSAGE_DELETED, message), *_replies_updated(message)])

@@ -264,8 +264,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             services.clean_client_id(client_id)
         except DomainError as exc:
             raise FrameError("invalid_client_id", exc.detail) from None
-        if "body" not in frame:
-            raise FrameError("invalid_message", "'body' is required.")
+        if "body" not in frame and not frame.get("attachments"):
+            raise FrameError("invalid_message", "'body' is required (it may be blank with attachments).")
         if room_id not in self.rooms:
             # Same answer as the service gives for a missing room, without a database trip.
             raise FrameError("not_found", "Not found.")
@@ -273,9 +273,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             services.SendRequest(
                 sender=self.scope["user"],
                 room_id=room_id,
-                body=frame["body"],
+                body=frame.get("body"),
                 client_id=client_id,
                 reply_to=frame.get("reply_to"),
+                attachments=frame.get("attachments"),
             )
         )
         await self.send_json({"type": "message.ack", "client_id": client_id, **result})

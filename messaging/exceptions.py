@@ -82,3 +82,32 @@ class InvalidReadPointer(DomainError):
 
     code = "invalid_read"
     default_detail = "'message' must be the id of a message of this room, at most its newest."
+
+
+class InvalidUpload(DomainError):
+    """A file that cannot be stored as sent: too big, an image over the pixel limit, a voice
+    message too long or not audio."""
+
+    code = "invalid_upload"
+    default_detail = "This file cannot be uploaded."
+
+
+class UploadTooLarge(InvalidUpload):
+    status = 413
+
+
+class UploadRateLimited(RateLimited):
+    code = "rate_limited"
+    default_detail = "You are uploading files too fast."
+
+
+class InvalidAttachments(DomainError):
+    """Attachment ids a message cannot carry: not the sender's uploads to this room, already
+    sent with another message, repeated, or too many."""
+
+    code = "invalid_attachments"
+    default_detail = "attachments must be ids of your own unsent uploads to this room."
+
+
+class AttachmentNotFound(NotFound):
+    """A file that does not exist, or that the user may not fetch: the same answer."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -31,15 +33,19 @@ class Message(models.Model):
     # Kept with the row so that a page of history needs no query per message.
     reply_count = models.PositiveIntegerField(default=0)
     reactions = models.JSONField(default=list, blank=True)  # [{"emoji", "users": [ids]}], first use first
+    # What its attachments are (messaging.attachments.attachment_summary), kept with the row like
+    # reactions; the files themselves are Attachment rows. A database default for bulk writes.
+    attachments = models.JSONField(default=list, db_default=[], blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["sender", "client_id"], name="messaging_message_sender_client_id"
             ),
-            # Only a deleted message (a tombstone) has no body.
+            # Only a deleted message (a tombstone), or one carrying files, has no body.
             models.CheckConstraint(
-                condition=~Q(body="") | Q(deleted_at__isnull=False), name="messaging_message_body_not_empty"
+                condition=~Q(body="") | Q(deleted_at__isnull=False) | ~Q(attachments=[]),
+                name="messaging_message_body_not_empty",
             ),
         ]
         # History is read newest-first within a room by keyset on id.
@@ -119,3 +125,50 @@ class MessageReport(models.Model):
 
     def __str__(self) -> str:
         return f"report of #{self.message_id} ({self.reason})"
+
+
+def _attachment_path(attachment: Attachment, filename: str) -> str:
+    # A random folder per upload: names never collide and can't be guessed from one another.
+    return f"attachments/{attachment.room_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class Attachment(models.Model):
+    """A file uploaded to a room, then attached to one message (``message`` is null until sent).
+
+    Everything here is decided on the server from the file's content (messaging.uploads), never
+    from its name or the Content-Type the client claimed."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        FILE = "file"
+        VOICE = "voice"
+
+    id = models.BigAutoField(primary_key=True)
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachment_rows"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    file = models.FileField(upload_to=_attachment_path, max_length=300)
+    thumbnail = models.FileField(upload_to=_attachment_path, max_length=300, blank=True)
+    name = models.CharField(max_length=200)  # sanitised, as shown and downloaded
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    thumb_width = models.PositiveIntegerField(null=True, blank=True)
+    thumb_height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)  # seconds (voice)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # The abandoned-upload sweep: unattached, oldest first.
+            models.Index(fields=["created_at"], name="messaging_attach_unsent", condition=Q(message=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind}) in {self.room_id}"

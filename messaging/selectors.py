@@ -9,8 +9,8 @@ from django.db import connection
 
 from accounts.models import User
 from chatsite.realtime.models import Event
-from messaging.exceptions import MessageNotFound
-from messaging.models import Message, MessageRevision
+from messaging.exceptions import AttachmentNotFound, MessageNotFound
+from messaging.models import Attachment, Message, MessageRevision
 from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership
 from rooms.selectors import membership_get, public_room_preview
@@ -212,3 +212,19 @@ def message_context(*, message_id: int, around: int = 3) -> list[Message]:
     before = list(rows.filter(pk__lt=message_id).order_by("-id")[:around])
     after = list(rows.filter(pk__gte=message_id).order_by("id")[: around + 1])
     return list(reversed(before)) + after
+
+
+def attachment_for_download(*, user: User, attachment_id: int) -> Attachment:
+    """An attachment the user may fetch, or AttachmentNotFound — the same answer for one that
+    does not exist. Sent files: members of the room, while the message stands. Files not sent
+    yet: their uploader alone (still a member)."""
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None or not user.is_authenticated:
+        raise AttachmentNotFound()
+    if attachment.message is None:
+        visible = attachment.uploader_id == user.id
+    else:
+        visible = attachment.message.deleted_at is None
+    if not visible or not Membership.objects.filter(user=user, room_id=attachment.room_id).exists():
+        raise AttachmentNotFound()
+    return attachment

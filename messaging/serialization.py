@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.urls import reverse
+
 from messaging.markdown import render_plain
 from messaging.models import Message
 
@@ -34,6 +36,7 @@ MESSAGE_ROW_FIELDS = (
     "reactions",
     "mentions",
     "mentions_room",
+    "attachments",
 )
 
 
@@ -78,6 +81,19 @@ def message_payload_from_row(row: dict[str, Any], parent: dict[str, Any] | None 
         "reactions": [] if deleted else row["reactions"],
         "mentions": [] if deleted else row["mentions"],
         "mentions_room": False if deleted else row["mentions_room"],
+        "attachments": [] if deleted else [attachment_payload(a) for a in row["attachments"]],
+    }
+
+
+def attachment_payload(summary: dict[str, Any]) -> dict[str, Any]:
+    """One attachment as clients see it: its summary and our own access-checked URLs (stable:
+    a replayed event's links still work; S3 links are made per request by the view)."""
+    url = reverse("attachment", kwargs={"attachment_id": summary["id"], "name": summary["name"]})
+    thumbnail = summary.get("has_thumbnail")
+    return {
+        **{k: v for k, v in summary.items() if k != "has_thumbnail"},
+        "url": url,
+        "thumbnail_url": reverse("attachment-thumbnail", args=[summary["id"]]) if thumbnail else None,
     }
 
 
@@ -101,6 +117,7 @@ def message_row(message: Message) -> dict[str, Any]:
         "reactions": message.reactions,
         "mentions": message.mentions,
         "mentions_room": message.mentions_room,
+        "attachments": message.attachments,
     }
 
 

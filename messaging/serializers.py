@@ -38,6 +38,31 @@ class ReactionSummarySerializer(serializers.Serializer):
     names = serializers.ListField(child=serializers.CharField(), help_text="their names, for display")
 
 
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["image", "file", "voice"])
+    name = serializers.CharField(help_text="sanitised; ends in the extension of the type found")
+    content_type = serializers.CharField(help_text="decided from the content, not the name")
+    size = serializers.IntegerField(min_value=0, help_text="bytes")
+    width = serializers.IntegerField(allow_null=True, help_text="images: pixels, upright")
+    height = serializers.IntegerField(allow_null=True)
+    thumb_width = serializers.IntegerField(allow_null=True, help_text="images: the thumbnail's size")
+    thumb_height = serializers.IntegerField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True, help_text="voice: seconds")
+    url = serializers.CharField(help_text="download (members only; on S3 a redirect to a short-lived link)")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="images: a WebP thumbnail")
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False, use_url=False)
+    voice = serializers.BooleanField(
+        required=False, default=False, help_text="a voice message: Opus audio in WebM or Ogg"
+    )
+    duration = serializers.FloatField(
+        required=False, allow_null=True, help_text="voice in WebM: its length in seconds (Ogg is measured)"
+    )
+
+
 class MessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room = serializers.IntegerField()
@@ -56,6 +81,7 @@ class MessageSerializer(serializers.Serializer):
     reactions = ReactionSummarySerializer(many=True)
     mentions = serializers.ListField(child=serializers.IntegerField(), help_text="ids of mentioned users")
     mentions_room = serializers.BooleanField(help_text="mentions @room")
+    attachments = AttachmentSerializer(many=True)
 
 
 class MessagePageSerializer(serializers.Serializer):
@@ -93,11 +119,29 @@ class MessageCreateSerializer(serializers.Serializer):
     # constants so that the schema states them: a body that is not blank once stripped, without
     # NUL, of at most MESSAGE_MAX_LENGTH characters once stripped (DRF's CharField strips and
     # refuses NUL); a client_id of at most CLIENT_ID_MAX characters, kept as sent.
-    body = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH)
+    # With attachments the body may be left out or blank (the files need no caption).
+    body = serializers.CharField(
+        max_length=settings.MESSAGE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="the text; required unless the message carries attachments",
+    )
     client_id = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False, max_length=CLIENT_ID_MAX
     )
     reply_to = IdField(required=False, allow_null=True, min_value=1, max_value=ID_MAX)
+    attachments = serializers.ListField(
+        child=IdField(min_value=1, max_value=ID_MAX),
+        required=False,
+        max_length=settings.UPLOAD_MAX_PER_MESSAGE,
+        help_text="ids of your uploads to this room not sent yet (POST /api/rooms/{id}/attachments/)",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if not data.get("attachments") and not data.get("body", "").strip():
+            raise serializers.ValidationError({"body": ["A message needs text or attachments."]})
+        return data
 
 
 class HistoryQuerySerializer(serializers.Serializer):

@@ -22,10 +22,24 @@ from chatsite.realtime import kinds
 from chatsite.realtime.events import event_new, event_writer, events_record_many
 from chatsite.realtime.models import Event
 from chatsite.validation import InvalidNumber, clean_text, is_encodable, parse_id
-from messaging.exceptions import InvalidMessage, InvalidReply, MentionNotAllowed, SendFailed, SendRateLimited
+from messaging.exceptions import (
+    InvalidAttachments,
+    InvalidMessage,
+    InvalidReply,
+    MentionNotAllowed,
+    SendFailed,
+    SendRateLimited,
+)
 from messaging.markdown import MENTION_RE, ROOM_MENTION, render_html
 from messaging.models import Message
 from messaging.serialization import message_payload
+from messaging.uploads import (
+    attachment_summary,
+    attachments_claim,
+    attachments_claimable,
+    attachments_lock,
+    clean_attachment_ids,
+)
 from rooms.models import Membership, Room
 from rooms.selectors import membership_get, post_refusals, room_member_count
 
@@ -41,10 +55,19 @@ class SendResult:
     seq: int | None  # seq of the message.new event; None for a retry
 
 
-def clean_body(body: object) -> str:
-    """The message text as stored, or InvalidMessage (rules: ``chatsite.validation.clean_text``)."""
+def clean_body(body: object, *, allow_blank: bool = False) -> str:
+    """The message text as stored, or InvalidMessage (rules: ``chatsite.validation.clean_text``).
+
+    ``allow_blank``: a message carrying files may have no text (a missing body is blank too)."""
+    if allow_blank and body is None:
+        return ""
     return clean_text(
-        body, label="Message body", max_length=settings.MESSAGE_MAX_LENGTH, field="body", error=InvalidMessage
+        body,
+        label="Message body",
+        max_length=settings.MESSAGE_MAX_LENGTH,
+        field="body",
+        error=InvalidMessage,
+        allow_blank=allow_blank,
     )
 
 
@@ -79,18 +102,35 @@ def _existing(sender: User, client_id: str) -> Message | None:
 
 
 def message_send(
-    *, sender: User, room_id: int, body: object, client_id: object = None, reply_to: object = None
+    *,
+    sender: User,
+    room_id: int,
+    body: object,
+    client_id: object = None,
+    reply_to: object = None,
+    attachments: object = None,
 ) -> SendResult:
-    """Post a message to a room the sender belongs to.
+    """Post a message to a room the sender belongs to, with the files it carries (``attachments``:
+    ids of the sender's uploads to this room not sent yet; with them, the text may be blank).
 
     Idempotent by ``(sender, client_id)``: a retry returns the original message and writes and
     broadcasts nothing. Raises RoomNotFound for rooms the sender is not in (as for missing
-    rooms), InvalidMessage for a bad body, SendRateLimited past the send budget.
+    rooms), InvalidMessage for a bad body, InvalidAttachments for attachments it cannot carry,
+    SendRateLimited past the send budget.
     Side effect on commit: ``broadcasts.event_published`` of a ``message.new`` event.
     A batch of one for ``message_send_many``, so every interface shares one write path.
     """
     (outcome,) = message_send_many(
-        sends=[SendRequest(sender=sender, room_id=room_id, body=body, client_id=client_id, reply_to=reply_to)]
+        sends=[
+            SendRequest(
+                sender=sender,
+                room_id=room_id,
+                body=body,
+                client_id=client_id,
+                reply_to=reply_to,
+                attachments=attachments,
+            )
+        ]
     )
     if isinstance(outcome, DomainError):
         raise outcome
@@ -115,6 +155,7 @@ class SendRequest:
     body: object
     client_id: object = None
     reply_to: object = None  # the id of the message this one answers
+    attachments: object = None  # ids of the sender's unsent uploads to the room
 
 
 @dataclass(frozen=True)
@@ -127,6 +168,7 @@ class _Fresh:
     client_id: str
     reply_to: int | None
     mentions: Mention
+    attachments: list[int]
 
 
 def clean_reply_to(value: object) -> int | None:
@@ -148,16 +190,18 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
     Rendering and mention lookups happen before the lock is taken.
     """
     outcomes: list[SendResult | DomainError | None] = [None] * len(sends)
-    cleaned: list[tuple[int, SendRequest, str, str, int | None]] = []
+    cleaned: list[tuple[int, SendRequest, str, str, int | None, list[int]]] = []
     for index, send in enumerate(sends):
         try:
+            attachment_ids = clean_attachment_ids(send.attachments)
             cleaned.append(
                 (
                     index,
                     send,
-                    clean_body(send.body),
+                    clean_body(send.body, allow_blank=bool(attachment_ids)),
                     clean_client_id(send.client_id),
                     clean_reply_to(send.reply_to),
+                    attachment_ids,
                 )
             )
         except DomainError as exc:
@@ -170,7 +214,7 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
         )
     }
     fresh_by_user: dict[int, list[_Fresh]] = {}
-    for index, send, body, cid, reply_to in cleaned:
+    for index, send, body, cid, reply_to, attachment_ids in cleaned:
         try:
             if (original := originals.get((send.sender.id, cid))) is not None:
                 # A retry answers like a send: a former member gets not_found, not the original.
@@ -188,7 +232,15 @@ def message_send_many(*, sends: Sequence[SendRequest]) -> list[SendResult | Doma
             outcomes[index] = SendFailed()
             continue
         fresh_by_user.setdefault(send.sender.id, []).append(
-            _Fresh(index=index, send=send, body=body, client_id=cid, reply_to=reply_to, mentions=mentions)
+            _Fresh(
+                index=index,
+                send=send,
+                body=body,
+                client_id=cid,
+                reply_to=reply_to,
+                mentions=mentions,
+                attachments=attachment_ids,
+            )
         )
     # The send budget, one cache trip per user; sends past it are refused, as one by one.
     fresh: list[_Fresh] = []
@@ -229,6 +281,8 @@ def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainErr
     # Not a member, muted, or a room that is read-only or archived: refused, each on its own.
     refusals = post_refusals(pairs={(item.send.sender.id, item.send.room_id) for item in fresh})
     parents = Message.objects.select_related("sender").in_bulk({i.reply_to for i in fresh if i.reply_to})
+    uploads = attachments_lock(a for item in fresh for a in item.attachments)
+    claimed: dict[int, list] = {}  # index -> the attachments its message carries
     out: dict[int, SendResult | DomainError] = {}
     rows: list[tuple[int, Message]] = []
     now = timezone.now()
@@ -242,6 +296,15 @@ def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainErr
             if parent is None or parent.room_id != send.room_id or parent.deleted_at is not None:
                 out[item.index] = InvalidReply(field="reply_to")
                 continue
+        if item.attachments:
+            carried = attachments_claimable(
+                found=uploads, ids=item.attachments, sender_id=send.sender.id, room_id=send.room_id
+            )
+            taken = {a.id for carried_before in claimed.values() for a in carried_before}
+            if carried is None or any(a.id in taken for a in carried):
+                out[item.index] = InvalidAttachments(field="attachments")
+                continue
+            claimed[item.index] = carried
         message = Message(
             room_id=send.room_id,
             sender=send.sender,
@@ -252,11 +315,15 @@ def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainErr
             client_id=item.client_id,
             created_at=now,
             reply_to_id=item.reply_to,
+            attachments=[attachment_summary(a) for a in claimed.get(item.index, ())],
         )
         rows.append((item.index, message))
     if not rows:
         return out
     messages = Message.objects.bulk_create([message for _, message in rows])
+    for index, message in rows:
+        if index in claimed:
+            attachments_claim(message=message, attachments=claimed[index])
     new_events = [
         event_new(
             kinds.MESSAGE_NEW,

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from chatsite import converters  # noqa: F401  (registers <id:...>)
-from messaging import search_views, views
+from messaging import attachment_views, search_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +16,8 @@ urlpatterns = [
     path("m/<id:message_id>/report/", views.message_report, name="message-report"),
     path("m/<id:message_id>/thread/", views.message_thread, name="message-thread"),
     path("m/<id:message_id>/revisions/", views.message_revisions, name="message-revisions"),
+    path(
+        "files/<id:attachment_id>/thumb/", attachment_views.attachment_thumbnail, name="attachment-thumbnail"
+    ),
+    path("files/<id:attachment_id>/<str:name>", attachment_views.attachment, name="attachment"),
 ]

@@ -23,6 +23,7 @@ from chatsite.validation import InvalidNumber, parse_id, parse_optional_id
 from messaging import batching, changes, reports, selectors, services
 from messaging.emoji import QUICK_REACTIONS
 from messaging.exceptions import (
+    InvalidAttachments,
     InvalidMessage,
     InvalidReply,
     MentionNotAllowed,
@@ -164,9 +165,17 @@ def send(request: HttpRequest, room_id: int) -> HttpResponse:
             body=body,
             client_id=request.POST.get("client_id"),
             reply_to=request.POST.get("reply_to") or None,
+            attachments=request.POST.getlist("attachments"),
         )
         batching.message_send_in_request(request, send)
-    except (InvalidMessage, InvalidReply, MentionNotAllowed, SendRateLimited, PermissionDenied) as exc:
+    except (
+        InvalidMessage,
+        InvalidReply,
+        InvalidAttachments,
+        MentionNotAllowed,
+        SendRateLimited,
+        PermissionDenied,
+    ) as exc:
         error = exc.detail
     if not request.htmx:
         return redirect("room", room_id=room_id)

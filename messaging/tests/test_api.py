@@ -131,8 +131,10 @@ def test_documented_message_body_rules_are_the_services_rules(auth_api):
 
     schema = auth_api().get("/api/schema/?format=json").json()
     fields = schema["components"]["schemas"]["MessageCreateRequest"]["properties"]
-    # The schema allowed an empty body, which the server refuses.
-    assert (fields["body"]["minLength"], fields["body"]["maxLength"]) == (1, settings.MESSAGE_MAX_LENGTH)
+    # A body may be blank only with attachments (a 400 otherwise); the schema says so.
+    assert fields["body"]["maxLength"] == settings.MESSAGE_MAX_LENGTH
+    assert "attachments" in fields["body"]["description"]
+    assert fields["attachments"]["maxItems"] == settings.UPLOAD_MAX_PER_MESSAGE
     assert fields["client_id"]["maxLength"] == CLIENT_ID_MAX
 
 

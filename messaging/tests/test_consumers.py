@@ -994,3 +994,39 @@ async def test_room_open_for_a_room_you_are_not_in_is_not_found(pair, make_user,
     await ws_ann.send_json_to({"type": "room.open"})  # "room" is required (null: shows none)
     assert (await ws_ann.receive_json_from(timeout=5))["code"] == "invalid_room"
     await assert_still_open(ws_ann)
+
+
+async def test_message_send_with_attachments_and_no_body(pair, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from messaging.uploads import attachment_upload
+
+    settings.MEDIA_ROOT = tmp_path
+    ann, ben, room, ws_ann, ws_ben = pair
+    doc = await db(attachment_upload)(
+        uploader=ann, room_id=room.id, upload=SimpleUploadedFile("plan.txt", b"the plan")
+    )
+    bens = await db(attachment_upload)(
+        uploader=ben, room_id=room.id, upload=SimpleUploadedFile("b.txt", b"b")
+    )
+    # Someone else's upload, or ids that are not a list: an error frame, the socket stays open.
+    for attachments, code in (([bens.id], "invalid_attachments"), ("x", "invalid_attachments")):
+        await ws_ann.send_json_to(
+            {"type": "message.send", "room": room.id, "client_id": "bad", "attachments": attachments}
+        )
+        error = await ws_ann.receive_json_from(timeout=5)
+        assert (error["type"], error["code"], error["client_id"]) == ("error", code, "bad")
+    await assert_still_open(ws_ann)
+    await ws_ann.send_json_to(
+        {"type": "message.send", "room": room.id, "client_id": "f1", "attachments": [doc.id]}
+    )
+    got = {f["type"]: f for f in await frames(ws_ann, 2)}
+    shown = got["message.new"]["message"]
+    assert shown["body"] == "" and [a["name"] for a in shown["attachments"]] == ["plan.txt"]
+    assert shown["attachments"][0]["url"] == f"/files/{doc.id}/plan.txt"
+    assert await ws_ben.receive_json_from(timeout=5) == got["message.new"]
+    # A socket that reconnects after missing it gets the same frame, with the same (lasting) URLs.
+    again = await connect(ben, f"&since={got['message.new']['seq'] - 1}")
+    await hello(again)
+    assert await again.receive_json_from(timeout=5) == got["message.new"]
+    await again.disconnect()

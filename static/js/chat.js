@@ -833,7 +833,7 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
-  function pendingElement(body, clientId) {
+  function pendingElement(body, clientId, fileNames) {
     // A clone of the message partial rendered blank for this user: one markup for messages.
     var el = pendingTemplate.content.firstElementChild.cloneNode(true);
     el.removeAttribute("id");
@@ -847,6 +847,12 @@
       if (index) target.appendChild(document.createElement("br"));
       target.appendChild(document.createTextNode(line));
     });
+    if (fileNames && fileNames.length) {
+      var files = document.createElement("div");
+      files.className = "pending-files muted";
+      files.textContent = "📎 " + fileNames.join(", ");
+      target.appendChild(files);
+    }
     setStatus(el, "Sending…");
     return el;
   }
@@ -897,16 +903,23 @@
     setStatus(entry.el, "Sending…");
     var frame = { type: "message.send", room: roomId, body: entry.body, client_id: clientId };
     if (entry.replyTo) frame.reply_to = entry.replyTo;
+    if (entry.attachments && entry.attachments.length) frame.attachments = entry.attachments;
     if (!send(frame)) markWaiting(clientId);
   }
 
   function submitComposer() {
     var textarea = composer.querySelector("textarea");
     var body = textarea.value.trim();
-    if (!body || !ready) return;
+    // Files in the composer's tray (static/js/attachments.js) go with the message, and may
+    // stand without text; the message waits until they have finished uploading.
+    var files = window.parleyAttachments;
+    if (files && files.busy()) return;
+    var attachments = files ? files.ids() : [];
+    if ((!body && !attachments.length) || !ready) return;
     var clientId = newClientId();
-    var el = pendingElement(body, clientId);
-    pending.set(clientId, { el: el, body: body, acked: false, replyTo: replyTo });
+    var el = pendingElement(body, clientId, files ? files.names() : []);
+    if (files) files.clear();
+    pending.set(clientId, { el: el, body: body, acked: false, replyTo: replyTo, attachments: attachments });
     setReply(null);
     list.appendChild(el);
     relayout();

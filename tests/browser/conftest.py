@@ -31,6 +31,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # A microphone for voice messages: Chromium's fake device (a beep), its permission granted,
+    # and recordings that may play without a click.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 # axe-core from npm (package.json / package-lock.json; `make test` runs `npm ci`).
