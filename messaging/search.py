@@ -1,7 +1,7 @@
 """The message search language, and how it becomes a full-text condition on each backend.
 
     deploy "exact phrase" -draft staging OR production from:alice in:general in:@bob
-    has:link is:mention before:2026-11-01 after:2026-10-01 on:2026-10-15
+    has:link has:file has:image is:mention before:2026-11-01 after:2026-10-01 on:2026-10-15
 
 Words are ANDed and stemmed; ``OR`` between two terms makes them alternatives; ``-term``
 excludes; the last word is also matched as a prefix while the query does not end in a space
@@ -56,7 +56,7 @@ class SearchQuery:
     excluded: list[Term] = field(default_factory=list)
     senders: list[str] = field(default_factory=list)  # from: usernames ("me" allowed)
     rooms: list[str] = field(default_factory=list)  # in: slugs or names, "@user" for a DM
-    has_link: bool = False
+    has: set[str] = field(default_factory=set)  # of HAS_VALUES: link, file (any attachment), image
     mention: bool = False
     before: date | None = None  # sent before this day
     after: date | None = None  # sent after this day
@@ -68,7 +68,7 @@ class SearchQuery:
 
     @property
     def is_empty(self) -> bool:
-        filters = (self.senders, self.rooms, self.has_link, self.mention, self.before, self.after, self.on)
+        filters = (self.senders, self.rooms, self.has, self.mention, self.before, self.after, self.on)
         return not self.has_text and not any(filters)
 
     def highlight_words(self) -> list[str]:
@@ -101,9 +101,7 @@ def _operator(query: SearchQuery, name: str, value: str) -> None:
         kind = value.lower()
         if kind not in HAS_VALUES:
             raise InvalidSearch(f"has: can be has:link, has:file or has:image (got “{value}”).", field="q")
-        if kind != "link":
-            raise InvalidSearch(f"has:{kind} is not available yet: messages have no attachments.", field="q")
-        query.has_link = True
+        query.has.add(kind)
     elif name == "is":
         if value.lower() != "mention":
             raise InvalidSearch(f"is: can only be is:mention (got “{value}”).", field="q")

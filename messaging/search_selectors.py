@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from accounts.models import User
 from messaging import search
 from messaging.exceptions import InvalidSearch
 from messaging.markdown import render_plain
-from messaging.models import Message
+from messaging.models import Attachment, Message
 from messaging.serialization import MESSAGE_ROW_FIELDS, message_payloads
 from rooms.models import Membership, Room
 from rooms.selectors import room_labels
@@ -84,8 +84,14 @@ def _filtered(user: User, query: search.SearchQuery) -> QuerySet[Message]:
         qs = qs.filter(sender_id=sender_id)
     for name in query.rooms:
         qs = qs.filter(room_id=_room_id(user, name))
-    if query.has_link:
+    if "link" in query.has:
         qs = qs.filter(Q(body__icontains="http://") | Q(body__icontains="https://"))
+    if "file" in query.has:  # any attachment: files, images and voice messages
+        qs = qs.filter(Exists(Attachment.objects.filter(message_id=OuterRef("id"))))
+    if "image" in query.has:
+        qs = qs.filter(
+            Exists(Attachment.objects.filter(message_id=OuterRef("id"), kind=Attachment.Kind.IMAGE))
+        )
     if query.mention:
         qs = qs.filter(Q(mentions_room=True) | Q(_mentions(user)))
     if query.on is not None:

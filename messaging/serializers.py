@@ -169,7 +169,7 @@ class SearchQuerySerializer(serializers.Serializer):
         help_text=(
             'words (stemmed), "exact phrase", -word, OR; the last word also matches as a prefix unless the'
             " query ends in a space; operators from:<username|me>, in:<room slug or name|@username for a DM>,"
-            " has:link, is:mention, before:/after:/on:<YYYY-MM-DD>"
+            " has:link|file|image, is:mention, before:/after:/on:<YYYY-MM-DD>"
         ),
     )
     order = serializers.ChoiceField(choices=SEARCH_ORDERS, default="newest")

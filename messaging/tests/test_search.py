@@ -1,11 +1,14 @@
 """Message search: the query language (messaging.search) and the scoped selector, on both backends."""
 
+import io
 from datetime import UTC, datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from PIL import Image
 
-from messaging import changes, search, seeding
+from messaging import changes, search, seeding, uploads
 from messaging.exceptions import InvalidSearch
 from messaging.models import Message
 from messaging.search_selectors import messages_search
@@ -68,7 +71,7 @@ def test_parse_last_word_is_a_prefix_only_while_typing():
 def test_parse_operators():
     query = search.parse("from:@Alice in:general has:link is:mention before:2026-11-02 after:2026-10-01")
     assert query.senders == ["Alice"] and query.rooms == ["general"]
-    assert query.has_link and query.mention
+    assert query.has == {"link"} and query.mention
     assert (query.before, query.after) == (datetime(2026, 11, 2).date(), datetime(2026, 10, 1).date())
 
 
@@ -78,8 +81,6 @@ def test_parse_operators():
         ("before:yesterday", "before: needs a date like 2026-11-21"),
         ("on:2026-02-30", "on: needs a date"),
         ("has:pdf", "has: can be has:link, has:file or has:image"),
-        ("has:file", "has:file is not available yet"),
-        ("has:image", "has:image is not available yet"),
         ("is:starred", "is: can only be is:mention"),
         ("from:", "from: needs a value"),
         ("x" * 2001, "at most 2,000 characters"),
@@ -198,6 +199,28 @@ def test_has_link(alice, general):
     link = say(alice, general, "see https://example.com/docs")
     say(alice, general, "see the docs")
     assert found(alice, "see has:link") == [link]
+
+
+def test_has_file_and_has_image(alice, bob, general, make_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(picture, "PNG")
+
+    def attached(name: str, data: bytes, body: str) -> int:
+        upload = SimpleUploadedFile(name, data, content_type="application/octet-stream")
+        attachment = uploads.attachment_upload(uploader=alice, room_id=general.id, upload=upload)
+        return message_send(
+            sender=alice, room_id=general.id, body=body, attachments=[attachment.id]
+        ).message.id
+
+    image = attached("chart.png", picture.getvalue(), "quarterly chart")
+    notes = attached("notes.txt", b"plain words", "quarterly notes")
+    say(alice, general, "quarterly plan, no files")
+    assert found(alice, "quarterly has:file") == [notes, image]
+    assert found(alice, "has:image") == [image]
+    assert found(alice, "notes has:image") == []
+    assert found(bob, "has:file") == [notes, image]  # a member of the room
+    assert found(make_user("eve"), "has:file") == []
 
 
 def test_is_mention(alice, bob, general):
