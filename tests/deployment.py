@@ -1,6 +1,7 @@
 """The production shape for tests: Debian's nginx with the repo's deploy/nginx.conf (rendered as
 docker-compose.yml renders it) in front of two app processes (``python -m chatsite.serve``, DEBUG
-off, collected static files) on this run's database and Redis. Fixtures for tests/test_deploy.py
+off, collected static files) on this run's database and Redis, uploads on S3 (moto in server mode).
+Fixtures for tests/test_deploy.py
 and the browser test that drives a page through it."""
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class Deployment:
 
 
 @pytest.fixture
-def deployment(transactional_db, static_root, tmp_path) -> Iterator[Deployment]:
+def deployment(transactional_db, static_root, tmp_path, s3_bucket) -> Iterator[Deployment]:
+    """nginx and two app processes, uploads on S3 (moto in server mode, as MinIO in compose)."""
     if not Path(NGINX).exists():
         missing = "nginx is not installed (scripts/ensure-nginx.sh installs Debian's)"
         if os.environ.get("CI") == "true":
@@ -80,6 +82,9 @@ def deployment(transactional_db, static_root, tmp_path) -> Iterator[Deployment]:
         "STATIC_ROOT": str(static_root),
         "SEND_RATE_LIMIT": "1000",
         "LOGIN_THROTTLE_IP_ATTEMPTS": "5",
+        "AWS_S3_ENDPOINT_URL": s3_bucket[0],
+        "AWS_STORAGE_BUCKET_NAME": s3_bucket[1],
+        "AWS_S3_REGION_NAME": "us-east-1",
     }
     apps: list[ServerProcess] = []
     nginx = None

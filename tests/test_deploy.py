@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import json
 import re
 import urllib.error
@@ -13,6 +14,7 @@ import urllib.request
 
 import pytest
 import websockets
+from PIL import Image
 
 from tests.deployment import Deployment
 
@@ -88,6 +90,58 @@ def test_a_client_cannot_choose_its_address_through_nginx(deployment):
         for i in range(6)
     ]  # fmt: skip
     assert statuses == [401] * 5 + [429]
+
+
+def _multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "parley-deploy-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_an_image_goes_up_through_nginx_and_comes_back_by_a_presigned_redirect(deployment):
+    ann, ben, eve = (account(deployment, name) for name in ("ann", "ben", "eve"))
+    room = api(deployment, "POST", "/api/rooms/", {"name": "Photos"}, token=ann)
+    api(deployment, "POST", f"/api/rooms/{room['id']}/join/", token=ben)
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(picture, "JPEG")
+    body, content_type = _multipart("file", "sky.jpg", picture.getvalue())
+    status, _, answer = request(
+        deployment, "POST", f"/api/rooms/{room['id']}/attachments/", raw=body, token=ann,
+        headers={"Content-Type": content_type},
+    )  # fmt: skip
+    assert status == 201, answer[:300]
+    upload = json.loads(answer)
+    assert upload["kind"] == "image" and (upload["width"], upload["height"]) == (640, 480)
+    api(
+        deployment, "POST", f"/api/rooms/{room['id']}/messages/",
+        {"body": "", "client_id": "sky-1", "attachments": [upload["id"]]}, token=ann,
+    )  # fmt: skip
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    link = urllib.request.Request(deployment.url + upload["url"], headers={"Authorization": f"Bearer {ben}"})
+    with pytest.raises(urllib.error.HTTPError) as redirected:
+        opener.open(link, timeout=20)
+    assert redirected.value.code == 302
+    location = redirected.value.headers["Location"]
+    assert location.startswith(deployment.app_env["AWS_S3_ENDPOINT_URL"]) and "Signature" in location
+    with urllib.request.urlopen(location, timeout=20) as stored:
+        served = Image.open(io.BytesIO(stored.read()))
+    assert served.size == (640, 480)
+    # Not a member: the same 404 as a file that does not exist.
+    assert request(deployment, "GET", upload["url"], token=eve)[0] == 404
+    assert request(deployment, "GET", f"/files/{upload['id'] + 1000}/x.jpg", token=eve)[0] == 404
 
 
 async def _socket(deployment: Deployment, token: str, since: int | None = None, ticket: str | None = None):
