@@ -1,8 +1,7 @@
 """The production shape for tests: Debian's nginx with the repo's deploy/nginx.conf (rendered as
 docker-compose.yml renders it) in front of two app processes (``python -m chatsite.serve``, DEBUG
-off, collected static files) on this run's database and Redis, uploads on S3 (moto in server mode).
-Fixtures for tests/test_deploy.py
-and the browser test that drives a page through it."""
+off, collected static files) on this run's database and Redis, uploads on S3 (moto in server
+mode). Fixtures for tests/test_deploy.py and the browser test that drives a page through it."""
 
 from __future__ import annotations
 
