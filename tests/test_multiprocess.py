@@ -206,3 +206,38 @@ def test_presence_is_one_state_across_processes_and_a_killed_process_goes_offlin
             await asyncio.wait_for(ann_on_b.recv(), 5)
 
     asyncio.run(scenario())
+
+
+def test_presence_changes_cross_processes_live(start_server, make_user):
+    """Ann, on process A, hears Ben's presence live as he comes online on process B, goes away
+    (his page reports it there), comes back and closes his socket. (A killed process's users go
+    offline by expiry, which no event announces: the expiry test above.)"""
+    from rooms.selectors import presence_states
+
+    env = {"PRESENCE_PUSH_SECONDS": "1", "PRESENCE_TTL_SECONDS": "3", "PRESENCE_HEARTBEAT_SECONDS": "1"}
+    ann, ben = make_user("ann"), make_user("ben")
+    room = rooms.room_create(creator=ann, name="Pair")
+    rooms.room_join(user=ben, room_id=room.id)
+    server_a, server_b = start_server(extra_env=env), start_server(extra_env=env)
+
+    async def scenario() -> None:
+        ann_on_a, _ = await open_socket(server_a, ann)
+        ben_on_b, _ = await open_socket(server_b, ben)
+
+        async def ben_is(state: str) -> None:
+            while True:
+                frame = await next_of_type(ann_on_a, "presence.updated")
+                if frame["user"] == ben.id and frame["state"] == state:
+                    return
+
+        await ben_is("online")
+        await ben_on_b.send(json.dumps({"type": "presence", "active": False}))
+        await ben_is("away")
+        await ben_on_b.send(json.dumps({"type": "presence", "active": True}))
+        await ben_is("online")
+        await ben_on_b.close()
+        await ben_is("offline")
+        await ann_on_a.close()
+
+    asyncio.run(scenario())
+    assert presence_states(user_ids=[ben.id])[ben.id].state == "offline"
