@@ -77,6 +77,13 @@ def test_messages_cross_processes_in_order_and_survive_a_killed_process(start_se
     assert Message.objects.count() == MESSAGES
 
 
+async def closed(ws, wait: float = 10) -> None:
+    """The socket closes within ``wait`` (frames still on their way, e.g. presence, are skipped)."""
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), wait)
+
+
 async def say(ws, room_id: int, body: str) -> None:
     """Send, and wait until the sender has its ack and its own copy (so neither is left in the
     way of what the test reads next)."""
@@ -119,8 +126,7 @@ def test_live_delivery_crosses_processes_both_ways_after_one_restarts(start_serv
         assert (await next_of_type(ben_on_a, "message.new"))["message"]["body"] == "before the restart"
 
         server_a.kill()
-        with pytest.raises(websockets.ConnectionClosed):
-            await asyncio.wait_for(ben_on_a.recv(), 10)
+        await closed(ben_on_a)
         server_a2 = await asyncio.to_thread(restart, server_a.port)
         ben_on_a2, _ = await open_socket(server_a2, ben)
         await live(ben_on_a2)
@@ -202,7 +208,41 @@ def test_presence_is_one_state_across_processes_and_a_killed_process_goes_offlin
         assert state(ben) == "online" and took > 0.5  # by expiry, not by an orderly close
         await ben_on_a.close()
         await until(ben, "offline", within=2)
-        with pytest.raises(websockets.ConnectionClosed):
-            await asyncio.wait_for(ann_on_b.recv(), 5)
+        await closed(ann_on_b, wait=5)
 
     asyncio.run(scenario())
+
+
+def test_presence_changes_cross_processes_live(start_server, make_user):
+    """Ann, on process A, hears Ben's presence live as he comes online on process B, goes away
+    (his page reports it there), comes back and closes his socket. (A killed process's users go
+    offline by expiry, which no event announces: the expiry test above.)"""
+    from rooms.selectors import presence_states
+
+    env = {"PRESENCE_PUSH_SECONDS": "1", "PRESENCE_TTL_SECONDS": "3", "PRESENCE_HEARTBEAT_SECONDS": "1"}
+    ann, ben = make_user("ann"), make_user("ben")
+    room = rooms.room_create(creator=ann, name="Pair")
+    rooms.room_join(user=ben, room_id=room.id)
+    server_a, server_b = start_server(extra_env=env), start_server(extra_env=env)
+
+    async def scenario() -> None:
+        ann_on_a, _ = await open_socket(server_a, ann)
+        ben_on_b, _ = await open_socket(server_b, ben)
+
+        async def ben_is(state: str) -> None:
+            while True:
+                frame = await next_of_type(ann_on_a, "presence.updated")
+                if frame["user"] == ben.id and frame["state"] == state:
+                    return
+
+        await ben_is("online")
+        await ben_on_b.send(json.dumps({"type": "presence", "active": False}))
+        await ben_is("away")
+        await ben_on_b.send(json.dumps({"type": "presence", "active": True}))
+        await ben_is("online")
+        await ben_on_b.close()
+        await ben_is("offline")
+        await ann_on_a.close()
+
+    asyncio.run(scenario())
+    assert presence_states(user_ids=[ben.id])[ben.id].state == "offline"

@@ -99,6 +99,9 @@ class Hub:
         # Users whose presence may have changed since the last push, with the rooms to tell
         # (those of sockets that have closed since; open sockets' rooms are read at the push).
         self._presence_dirty: dict[int, set[int]] = {}
+        # Users who appear offline and closed a socket here since the last push: their other
+        # places' state must not be published.
+        self._presence_hidden_gone: set[int] = set()
         self._push_task: asyncio.Task[None] | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -271,8 +274,8 @@ class Hub:
         if not self._presence_dirty:
             return
         dirty, self._presence_dirty = self._presence_dirty, {}
+        hidden, self._presence_hidden_gone = self._presence_hidden_gone, set()
         audience: dict[int, set[int]] = {}
-        hidden: set[int] = set()
         for user_id, rooms in dirty.items():
             audience[user_id] = set(rooms)
             for socket in self.by_user.get(user_id, ()):
@@ -349,6 +352,8 @@ class Hub:
         if not had:
             return
         self._presence_dirty.setdefault(socket.user_id, set()).update(socket.presence_rooms)
+        if socket.hidden:
+            self._presence_hidden_gone.add(socket.user_id)
         if socket.user_id not in self.by_user:  # their last socket here: gone from here
             self._presence_changed(self.presence.gone, socket.user_id)
 

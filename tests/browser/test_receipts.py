@@ -23,7 +23,7 @@ def dm(make_user):
 def say(page, text: str) -> None:
     page.locator("#composer-body").fill(text)
     page.locator("#composer-body").press("Enter")
-    expect(page.locator("#messages li.message").filter(has_text=text)).not_to_have_class("message pending")
+    expect(page.locator("#messages li.message:not(.pending)").filter(has_text=text)).to_have_count(1)
 
 
 def test_sent_delivered_seen_live_and_after_a_reload(start_server, open_as, page_errors, dm):

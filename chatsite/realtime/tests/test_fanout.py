@@ -376,3 +376,28 @@ async def _socket(user) -> WebsocketCommunicator:
     assert (await communicator.connect(timeout=5))[0]
     assert (await communicator.receive_json_from(timeout=5))["type"] == "hello"
     return communicator
+
+
+async def test_a_hidden_user_leaving_one_place_is_not_published_as_present_elsewhere():
+    """Ann appears offline, with a socket on another process: her socket here closing must not
+    publish the other place's "online"."""
+    import json
+
+    from channels.layers import get_channel_layer
+
+    from chatsite.realtime.broadcasts import PROCESS_GROUP
+    from chatsite.realtime.presence import ProcessPresence
+
+    layer = get_channel_layer()
+    listener = await layer.new_channel()
+    await layer.group_add(PROCESS_GROUP, listener)
+    await asyncio.to_thread(ProcessPresence().beat, {1: True})  # her other place
+    hub = fanout.Hub()
+    socket = FakeSocket(1)
+    socket.hidden, socket.presence_rooms = True, {10}
+    hub.register(socket)
+    hub.unregister(socket)
+    await hub.push_presence()
+    message = await asyncio.wait_for(layer.receive(listener), 5)
+    assert json.loads(message["text"])["state"] == "offline"
+    assert message["rooms"] == [10]
