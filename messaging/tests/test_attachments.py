@@ -551,7 +551,7 @@ def test_deleting_the_message_deletes_its_files_after_commit(
     default = storages["default"]
     assert all(default.exists(name) for name in names)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        changes.message_delete(actor=alice, message_id=message.id)
+        changes.message_delete(actor=alice, message_id=message.id, via="api")
     assert all(default.exists(name) for name in names), "nothing leaves storage before the commit"
     for callback in callbacks:
         callback()
