@@ -286,7 +286,7 @@ async def test_joining_takes_effect_on_an_open_socket(make_user, make_room):
 async def test_removed_or_leaving_member_receives_nothing_after(pair, how):
     ann, ben, room, ws_ann, ws_ben = pair
     if how == "removed":
-        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id, via="api")
     else:
         await db(rooms.room_leave)(user=ben, room_id=room.id)
     gone = await ws_ben.receive_json_from(timeout=5)
@@ -523,7 +523,7 @@ async def test_catch_up_brings_the_membership_change_about_you_in_a_room_you_are
     since = (await hello(ws))["seq"]
     await ws.disconnect()
     if how == "removed":
-        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+        await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id, via="api")
     else:
         await db(rooms.room_leave)(user=ben, room_id=room.id)
     await db(services.message_send)(sender=ann, room_id=room.id, body="after you", client_id="a")
@@ -671,7 +671,7 @@ async def test_a_membership_change_while_the_socket_reads_its_rooms_is_not_lost(
         if change == "joined":
             await off_thread(rooms.room_join, user=ben, room_id=room.id)
         else:
-            await off_thread(rooms.member_remove, actor=ann, room_id=room.id, user_id=ben.id)
+            await off_thread(rooms.member_remove, actor=ann, room_id=room.id, user_id=ben.id, via="api")
     await handed.wait_for(await off_thread(event_selectors.latest_seq))
     gate.open()
     member_at_last = changes[-1] == "joined"
@@ -702,7 +702,7 @@ async def test_retry_by_a_removed_member_is_not_found(pair, monkeypatch, removal
     assert {f["type"] for f in await frames(ws_ben, 2)} == {"message.new", "message.ack"}
     if removal == "in_flight":
         monkeypatch.setattr(broadcasts, "event_published", lambda event: None)
-    await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id)
+    await db(rooms.member_remove)(actor=ann, room_id=room.id, user_id=ben.id, via="api")
     if removal == "heard":
         assert (await ws_ben.receive_json_from(timeout=5))["type"] == "member.removed"
     await ws_ben.send_json_to(frame)
@@ -841,7 +841,7 @@ async def test_a_page_offline_during_edits_reactions_and_a_delete_catches_up_to_
     await db(changes.message_edit)(actor=ben, message_id=kept.message.id, body="kept, edited")
     await db(changes.reaction_toggle)(user=ben, message_id=kept.message.id, emoji="🎉")
     await db(changes.message_edit)(actor=ben, message_id=gone.message.id, body="more secret words")
-    await db(changes.message_delete)(actor=ben, message_id=gone.message.id)
+    await db(changes.message_delete)(actor=ben, message_id=gone.message.id, via="websocket")
     ws = await connect(ann, f"&since={since}&html=1")
     await hello(ws)
     replay = []
