@@ -145,7 +145,8 @@ class MemberMuteView(APIView):
         )
         return Response(_member_state(user=request.user, room_id=room_id, user_id=user_id))
 
-    @extend_schema(request=None, responses={204: None})
+    # 400 when the user is not a member of the room.
+    @extend_schema(request=None, responses={204: None, **errors(400)})
     def delete(self, request: Request, room_id: int, user_id: int) -> Response:
         """Lift a member's mute."""
         moderation.member_unmute(actor=request.user, room_id=room_id, user_id=user_id, via="api")
@@ -176,7 +177,8 @@ class RoomModerateView(APIView):
 
 
 class RoomModerationLogView(APIView):
-    @extend_schema(responses=ModerationLogEntrySerializer(many=True))
+    # 403 for members who are not owners or admins (everyone else: 404).
+    @extend_schema(responses={200: ModerationLogEntrySerializer(many=True), **errors(403)})
     def get(self, request: Request, room_id: int) -> Response:
         """The room's moderation log, newest first (its 100 latest entries): owners and admins."""
         entries = selectors.room_moderation_log(user=request.user, room_id=room_id)

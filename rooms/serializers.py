@@ -127,8 +127,10 @@ class RoomModerateSerializer(serializers.Serializer):
 
 
 class ModerationLogEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
-    target_user = serializers.CharField(source="target_user.username", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
+    target_user = serializers.CharField(
+        source="target_user.username", read_only=True, allow_null=True, default=None
+    )
 
     class Meta:
         model = ModerationLogEntry

@@ -874,7 +874,7 @@ async def test_a_page_offline_during_edits_reactions_and_a_delete_catches_up_to_
     await db(changes.message_edit)(actor=ben, message_id=kept.message.id, body="kept, edited")
     await db(changes.reaction_toggle)(user=ben, message_id=kept.message.id, emoji="🎉")
     await db(changes.message_edit)(actor=ben, message_id=gone.message.id, body="more secret words")
-    await db(changes.message_delete)(actor=ben, message_id=gone.message.id, via="api")
+    await db(changes.message_delete)(actor=ben, message_id=gone.message.id, via="websocket")
     ws = await connect(ann, f"&since={since}&html=1")
     await hello(ws)
     replay = []
