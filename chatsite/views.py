@@ -15,6 +15,7 @@ from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_safe
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -106,6 +107,7 @@ class RedocView(SpectacularRedocView):
 
     template_name = "api/redoc.html"
 
+    @extend_schema(exclude=True)  # as drf-spectacular's own view: a page, not an operation
     def get(self, request: Request, *args, **kwargs) -> Response:
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = content_security_policy(request) + "; worker-src 'self' blob:"

@@ -138,8 +138,11 @@ class World:
             body["refresh"] = pick(body["refresh"], [str(RefreshToken.for_user(self.me)), body["refresh"]])
 
     def auth_headers(self) -> dict[str, str]:
-        # A fresh token per request: generated logout and refresh calls can blacklist tokens.
-        return {"Authorization": f"Bearer {AccessToken.for_user(self.actor or self.me)}"}
+        # A fresh token per request: generated logout and refresh calls can blacklist tokens, and
+        # a password "change" (to the same password, new hash) revokes the tokens made before it.
+        actor = self.actor or self.me
+        actor.refresh_from_db(fields=["password"])
+        return {"Authorization": f"Bearer {AccessToken.for_user(actor)}"}
 
 
 @pytest.fixture
