@@ -103,8 +103,12 @@ class World:
             users = [self.bob, self.carol, self.me]
             params["user_id"] = pick(params["user_id"], [u.id for u in users] + [params["user_id"]])
         if isinstance(params.get("message_id"), int):
-            # A fresh message of mine for each request: an earlier one may have been deleted.
-            fresh = message_send(sender=self.me, room_id=self.home.id, body="aimed at").message
+            # A fresh message for each request (an earlier one may have been deleted): mine, or
+            # bob's to report (one's own message cannot be reported).
+            reported = case.operation.label == "POST /api/messages/{message_id}/report/"
+            fresh = message_send(
+                sender=self.bob if reported else self.me, room_id=self.home.id, body="aimed at"
+            ).message
             params["message_id"] = pick(params["message_id"], [fresh.id, fresh.id, params["message_id"]])
         body = case.body
         if not isinstance(body, dict):
