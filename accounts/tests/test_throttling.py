@@ -12,6 +12,14 @@ from conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _one_window(settings):
+    """Counts here are exact: the sliding window weighs the previous window's failures by how
+    much of it still overlaps, so a test whose failures straddle a window boundary would count
+    a fraction less (chatsite.ratelimit). A window of days makes that practically impossible."""
+    settings.LOGIN_THROTTLE_WINDOW = 10**6
+
+
 def token(api, username: str, password: str, **extra: str):
     return api.post("/api/auth/token/", {"username": username, "password": password}, format="json", **extra)
 
