@@ -153,6 +153,15 @@ def render(results: dict[str, Any]) -> str:
             and m["cpu_reference_ms_end"] > 1.2 * m["cpu_reference_ms_start"]
             else []
         ),
+        *(
+            [
+                f"- **Re-run later** (`--merge`): {', '.join(r['scenarios'])} — started {r['started_at']} on"
+                f" commit `{r.get('commit')}`, load average {r['loadavg_at_start']}, host-speed loop"
+                f" {_fmt(r.get('cpu_reference_ms_start'), ' ms')} → {_fmt(r.get('cpu_reference_ms_end'), ' ms')}."
+                " Those sections are from that run; the rest from the run above."
+                for r in results.get("reruns", [])
+            ]
+        ),
         f"- Every server ran as {c['workers']} processes. Parley: production settings (`DEBUG=false`, PostgreSQL,"
         " Redis channel layer), `SEND_RATE_LIMIT=1000000` so 10 senders can offer 80 msg/s (the default is 20 per"
         " 10 s per user), MD5 password hasher for setup speed only (`bench/settings.py`; `--production-hasher` uses"

@@ -392,7 +392,22 @@ class Bench:
         return out
 
 
-async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
+def merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """``earlier``'s results with ``later``'s scenarios replacing theirs (``--merge``): a partial
+    re-run keeps the rest of RESULTS.md, and ``reruns`` records which scenarios came from which
+    run, with its commit and machine state."""
+    scenarios = [name for name in SCENARIOS if name in later]
+    out = {**earlier, **{name: later[name] for name in scenarios}}
+    out["reruns"] = [*earlier.get("reruns", []), {
+        "scenarios": scenarios, "started_at": later["started_at"], "commit": later.get("commit"),
+        "duration_s": later.get("duration_s"), "loadavg_at_start": later["machine"]["loadavg_at_start"],
+        "cpu_reference_ms_start": later["machine"].get("cpu_reference_ms_start"),
+        "cpu_reference_ms_end": later["machine"].get("cpu_reference_ms_end"),
+    }]  # fmt: skip
+    return out
+
+
+async def run(config: Config, write: Path | None = None, merge: bool = False) -> dict[str, Any]:
     infra.raise_nofile()
     wsclient.OFFER_DEFLATE = config.deflate_offered
     services = infra.services_ensure()
@@ -421,6 +436,8 @@ async def run(config: Config, write: Path | None = None) -> dict[str, Any]:
     if write is not None:
         from bench import report
 
+        if merge:
+            results = merged(json.loads((write / "results.json").read_text()), results)
         (write / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         (write / "RESULTS.md").write_text(report.render(results))
         log(f"wrote {write / 'RESULTS.md'}")
@@ -445,6 +462,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--render", action="store_true", help="only re-render RESULTS.md from bench/results.json"
     )
     parser.add_argument("--no-write", action="store_true", help="do not rewrite RESULTS.md")
+    parser.add_argument(
+        "--merge", action="store_true", help="replace only the scenarios run in results.json / RESULTS.md"
+    )
     args = parser.parse_args(argv)
     if args.render:
         from bench import report
@@ -470,7 +490,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         import uvloop
 
-        uvloop.run(run(config, write))
+        uvloop.run(run(config, write, args.merge))
     except ImportError:
-        asyncio.run(run(config, write))
+        asyncio.run(run(config, write, args.merge))
     sys.stdout.flush()

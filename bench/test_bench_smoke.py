@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from bench import infra, report
-from bench.run import Config, run
+from bench.run import Config, merged, run
 
 pytestmark = [pytest.mark.services, pytest.mark.server]
 
@@ -114,3 +114,20 @@ def test_search_harness_runs_end_to_end(monkeypatch):
     assert set(found["ilike"]) == {"rare_word", "common_word", "phrase", "from_and_word"}
     assert found["index_bytes"] > 0 and found["index_build_s"] >= 0
     assert "## 5. Search" in "\n".join(report._search_section(found))
+
+
+def test_a_merge_replaces_only_the_scenarios_run_again():
+    machine = {"loadavg_at_start": "0.5 0.4 0.3", "cpu_reference_ms_start": 90, "cpu_reference_ms_end": 92}
+    earlier = {
+        "started_at": "t0",
+        "machine": machine,
+        "config": {},
+        "fanout": {"old": 1},
+        "search": {"old": 2},
+    }
+    later = {"started_at": "t1", "commit": "c1", "machine": machine, "search": {"new": 3}}
+    out = merged(earlier, later)
+    assert out["fanout"] == {"old": 1} and out["search"] == {"new": 3} and out["started_at"] == "t0"
+    assert [(r["scenarios"], r["commit"]) for r in out["reruns"]] == [(["search"], "c1")]
+    again = merged(out, {**later, "started_at": "t2", "commit": "c2", "search": {"newer": 4}})
+    assert [r["commit"] for r in again["reruns"]] == ["c1", "c2"] and again["search"] == {"newer": 4}
