@@ -27,6 +27,7 @@ from chatsite import serve
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 LOGS = ROOT / "test-artifacts" / "bench"
+MEDIA = LOGS / "media"
 
 
 def free_port() -> int:
@@ -224,6 +225,10 @@ def parley_env(database_url: str, redis_url: str, prefix: str) -> dict[str, str]
         REGISTER_RATE_LIMIT="1000000",
         WS_TICKET_RATE_LIMIT="1000000",
         LOGIN_THROTTLE_IP_ATTEMPTS="1000000",
+        # The uploads scenario's users upload continuously (the default budget is 30 a minute),
+        # into a directory of the bench's own, emptied by each run.
+        UPLOAD_RATE_LIMIT="1000000",
+        MEDIA_ROOT=str(MEDIA),
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import awareness
+from bench import awareness, uploads
 
 PARLEY = "parley-uvicorn"  # the production shape (make serve)
 LABELS = {
@@ -104,6 +104,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             send["ws"]["p99_ms"] is not None and send["ws"]["p99_ms"] <= 50,
         ))  # fmt: skip
     out += awareness.targets(results)
+    out += uploads.targets(results)
     hist = results.get("history")
     if hist:
         worst = max(hist[k]["p99_ms"] for k in ("page_1", "middle", "deepest"))
@@ -250,6 +251,7 @@ def render(results: dict[str, Any]) -> str:
     if squeeze:
         lines += _deflate_section(squeeze)
     lines += awareness.awareness_section(results)
+    lines += uploads.section(results)
 
     conn = results.get("connections")
     if conn:

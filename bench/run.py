@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import awareness, deflate, infra, rich, scenarios, wsclient
+from bench import awareness, deflate, infra, rich, scenarios, uploads, wsclient
 from bench.scenarios import Account
 from bench.stats import latency_summary
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = (
-    "fanout", "rich", "awareness", "deflate", "connections", "churn", "send_path", "history", "search",
+    "fanout", "rich", "awareness", "uploads", "deflate", "connections", "churn", "send_path", "history",
+    "search",
 )  # fmt: skip
 
 
@@ -49,6 +50,8 @@ class Config:
     churn_sockets: int = 5000
     churn_rate: float = 100.0
     churn_duration: float = 10.0
+    uploaders: int = 5
+    upload_samples: int = 10
     deflate_offered: bool = True  # the client offers permessage-deflate, as browsers do
     deflate_sockets: int = 2000  # held per WS_DEFLATE setting to measure memory per socket
     connections: int = 20_000
@@ -68,7 +71,7 @@ class Config:
 
 
 QUICK = Config(
-    members=60, senders=5, rates=(10, 40), deflate_sockets=300, typists=5, churn_sockets=300, churn_rate=40, churn_duration=3, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
+    members=60, senders=5, rates=(10, 40), deflate_sockets=300, typists=5, churn_sockets=300, churn_rate=40, churn_duration=3, uploaders=2, upload_samples=2, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
     history_messages=20_000, history_requests=50, search_requests=30, db_name="parley_bench_quick",
     history_db="parley_bench_quick_history",
 )  # fmt: skip
@@ -174,6 +177,18 @@ class Bench:
             lambda server, accounts: awareness.awareness(
                 server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
                 senders=c.senders, rate=c.rich_rate, typists=c.typists, duration=c.duration, drain=c.drain + 4,
+            ),
+        )  # fmt: skip
+
+    async def uploads(self) -> dict[str, Any]:
+        c = self.config
+        return await self._on_parley(
+            f"uploads: a 12-megapixel JPEG {c.upload_samples} times, then {c.uploaders} users uploading while"
+            f" the fan-out room takes {c.rich_rate} msg/s",
+            lambda server, accounts: uploads.uploads(
+                server, accounts=accounts, room_id=self.fanout_room or 1, members=c.members,
+                senders=c.senders, rate=c.rich_rate, uploaders=c.uploaders, duration=c.duration,
+                drain=c.drain + 4, samples=c.upload_samples,
             ),
         )  # fmt: skip
 

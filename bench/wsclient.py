@@ -213,10 +213,13 @@ async def http(
     json_body: Any = None,
     token: str | None = None,
     expect: tuple[int, ...] = (200, 201),
+    raw_body: bytes | None = None,
+    content_type: str | None = None,
 ) -> Any:
-    """One HTTP/1.1 request on a fresh connection; returns the decoded JSON body."""
+    """One HTTP/1.1 request on a fresh connection; returns the decoded JSON body. The body is
+    ``json_body`` encoded, or ``raw_body`` as ``content_type`` (e.g. multipart)."""
     reader, writer = await asyncio.open_connection(host, port)
-    body = b"" if json_body is None else json.dumps(json_body).encode()
+    body = raw_body if raw_body is not None else b"" if json_body is None else json.dumps(json_body).encode()
     headers = [
         f"{method} {path} HTTP/1.1",
         f"Host: {host}:{port}",
@@ -224,7 +227,9 @@ async def http(
         "Accept: application/json",
         f"Content-Length: {len(body)}",
     ]
-    if json_body is not None:
+    if content_type is not None:
+        headers.append(f"Content-Type: {content_type}")
+    elif json_body is not None:
         headers.append("Content-Type: application/json")
     if token:
         headers.append(f"Authorization: Bearer {token}")
