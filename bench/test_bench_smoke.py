@@ -39,8 +39,8 @@ def test_fanout_harness_runs_end_to_end(monkeypatch):
     config = Config(
         members=20, senders=4, rates=(10,), duration=2, drain=3, servers=("parley-uvicorn", "bare"),
         reactors=4, reactions_per_s=4, editors=2, edits_per_s=2, deflate_sockets=60, rich_rate=10,
-        typists=3, churn_sockets=40, churn_rate=20, churn_duration=1,
-        scenarios=("fanout", "rich", "awareness", "deflate", "churn"), db_name=f"{settings.DATABASES['default']['TEST']['NAME']}_bench_smoke",
+        typists=3, churn_sockets=40, churn_rate=20, churn_duration=1, uploaders=2, upload_samples=1,
+        scenarios=("fanout", "rich", "awareness", "uploads", "deflate", "churn"), db_name=f"{settings.DATABASES['default']['TEST']['NAME']}_bench_smoke",
     )  # fmt: skip
     postgres = infra.Services(pg_url=pg_url, redis_url=os.environ["REDIS_URL"])
     try:
@@ -79,6 +79,9 @@ def test_fanout_harness_runs_end_to_end(monkeypatch):
     assert aware["lost"] == 0 and aware["frame_errors"] == 0 and aware["reads_sent"] >= 20
     assert aware["read_updated_missing"] == 0 and aware["read_updated_received"] == aware["reads_sent"]
     assert aware["typing_received"] == aware["typing_expected"] > 0
+    files = results["uploads"]
+    assert files["photo_pixels"] == 12_000_000 and files["sequential"]["max_ms"] is not None
+    assert files["lost"] == 0 and files["uploads_during"] > 0
     churn = results["churn"]
     assert churn["connect_failures"] == 0 and churn["opened"] == churn["closed"] == 20
     assert churn["stayed_online"] == churn["stay_with_sockets"] > 0
@@ -87,7 +90,7 @@ def test_fanout_harness_runs_end_to_end(monkeypatch):
     assert (
         "## 1. Fan-out" in rendered and "## 1b. Rich traffic" in rendered and "## 1c. permessage" in rendered
     )
-    assert "## 1d. Awareness" in rendered and "## 2b. Churn" in rendered
+    assert "## 1d. Awareness" in rendered and "## 2b. Churn" in rendered and "## 1e. Uploads" in rendered
     assert "CPU per 1,000 deliveries" in rendered
 
 
