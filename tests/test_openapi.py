@@ -81,6 +81,7 @@ class World:
     statuses: Counter = field(default_factory=Counter)
     actor: User | None = None  # who the next request is made as: me, unless aim() says otherwise
     aimed: set[str] = field(default_factory=set)  # operations that had their first, valid aim
+    aimed_body: set[str] = field(default_factory=set)  # …and their first request with a body
 
     def restore(self) -> None:
         """Undo what earlier requests did to the rooms the next one points at (leave, remove,
@@ -128,6 +129,9 @@ class World:
         if not isinstance(body, dict):
             return
         operation = case.operation.label
+        # The first request of the operation that has a body to aim (the very first may have none).
+        first = operation not in self.aimed_body
+        self.aimed_body.add(operation)
         if isinstance(body.get("user"), int):  # the member a transfer names
             users = [self.bob, self.carol, self.me]
             body["user"] = (
@@ -162,6 +166,7 @@ class World:
         if isinstance(body.get("refresh"), str):
             body["refresh"] = pick(body["refresh"], [str(RefreshToken.for_user(self.me)), body["refresh"]])
         if first and operation == "POST /api/auth/token/":
+            self.me.refresh_from_db(fields=["username"])
             body["username"], body["password"] = self.me.username, PASSWORD
 
     def auth_headers(self) -> dict[str, str]:
