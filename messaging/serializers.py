@@ -166,6 +166,7 @@ class HistoryQuerySerializer(serializers.Serializer):
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(
         max_length=QUERY_MAX_LENGTH,
+        trim_whitespace=False,  # a trailing space ends the last word: no prefix match
         help_text=(
             'words (stemmed), "exact phrase", -word, OR; the last word also matches as a prefix unless the'
             " query ends in a space; operators from:<username|me>, in:<room slug or name|@username for a DM>,"

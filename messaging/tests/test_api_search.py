@@ -35,6 +35,13 @@ def test_search_answers_documented_results(auth_api, ann, room):
     assert result["highlight"] == "<mark>deploy</mark> the &lt;b&gt;thing&lt;/b&gt;"
 
 
+def test_a_trailing_space_ends_the_last_word_over_rest_too(auth_api, ann, room):
+    hit = say(ann, room, "the zeppelin has landed")
+    client = auth_api(ann)
+    assert [r["id"] for r in client.get(URL, {"q": "zeppel"}).json()["results"]] == [hit]  # typing
+    assert client.get(URL, {"q": "zeppel "}).json()["results"] == []  # a whole word: no "zeppel"
+
+
 def test_search_pages_and_orders(auth_api, ann, room):
     ids = [say(ann, room, f"paged {i}") for i in range(3)]
     client = auth_api(ann)
