@@ -73,6 +73,22 @@ def _target(*, manager: Membership, user_id: object) -> Membership:
     return target
 
 
+def _member_moderated(
+    target: Membership, *, actor: User, action: ModerationAction, via: str, reason: str = "", **detail: object
+) -> None:
+    """Log a moderation of a member (with the room's name) and tell the room: member.updated."""
+    moderation_record(
+        actor=actor,
+        action=action,
+        via=via,
+        target_user_id=target.user_id,
+        room_id=target.room_id,
+        reason=reason,
+        detail={**detail, "room": target.room.name},
+    )
+    _record_member(target, by=actor)
+
+
 def _record_member(target: Membership, *, by: User) -> None:
     event_record(
         kinds.MEMBER_UPDATED,
@@ -99,16 +115,14 @@ def member_mute(
     mute, _ = RoomMute.objects.update_or_create(
         room_id=room_id, user=target.user, defaults={"until": until, "reason": text, "by": actor}
     )
-    moderation_record(
+    _member_moderated(
+        target,
         actor=actor,
         action=ModerationAction.MEMBER_MUTE,
         via=via,
-        target_user_id=target.user_id,
-        room_id=room_id,
         reason=text,
-        detail={"until": until.isoformat(), "room": target.room.name},
+        until=until.isoformat(),
     )
-    _record_member(target, by=actor)
     return mute
 
 
@@ -120,15 +134,7 @@ def member_unmute(*, actor: User, room_id: int, user_id: object, via: str) -> No
     deleted, _ = RoomMute.objects.filter(room_id=room_id, user=target.user).delete()
     if not deleted:
         return
-    moderation_record(
-        actor=actor,
-        action=ModerationAction.MEMBER_UNMUTE,
-        via=via,
-        target_user_id=target.user_id,
-        room_id=room_id,
-        detail={"room": target.room.name},
-    )
-    _record_member(target, by=actor)
+    _member_moderated(target, actor=actor, action=ModerationAction.MEMBER_UNMUTE, via=via)
 
 
 @event_writer
@@ -147,15 +153,9 @@ def member_role_set(*, actor: User, room_id: int, user_id: object, role: object,
         return target
     previous, target.role = target.role, role
     target.save(update_fields=["role"])
-    moderation_record(
-        actor=actor,
-        action=ModerationAction.ROLE_CHANGE,
-        via=via,
-        target_user_id=target.user_id,
-        room_id=room_id,
-        detail={"from": previous, "to": role, "room": target.room.name},
+    _member_moderated(
+        target, actor=actor, action=ModerationAction.ROLE_CHANGE, via=via, to=role, **{"from": previous}
     )
-    _record_member(target, by=actor)
     return target
 
 
@@ -170,15 +170,7 @@ def room_transfer(*, actor: User, room_id: int, user_id: object, via: str) -> Me
     target.role, manager.role = Membership.Role.OWNER, Membership.Role.ADMIN
     target.save(update_fields=["role"])
     manager.save(update_fields=["role"])
-    moderation_record(
-        actor=actor,
-        action=ModerationAction.OWNER_TRANSFER,
-        via=via,
-        target_user_id=target.user_id,
-        room_id=room_id,
-        detail={"room": target.room.name},
-    )
-    _record_member(target, by=actor)
+    _member_moderated(target, actor=actor, action=ModerationAction.OWNER_TRANSFER, via=via)
     _record_member(Membership.objects.select_related("user", "room").get(pk=manager.pk), by=actor)
     return target
 
