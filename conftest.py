@@ -7,6 +7,7 @@ and on PostgreSQL + Redis (DATABASE_URL / REDIS_URL set). ``BACKEND`` says which
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -143,6 +144,22 @@ def scheduled_broadcasts(callbacks: list) -> list[tuple[str, str, int | None]]:
     return out
 
 
+def ephemeral_published(callbacks: list) -> list[tuple[str, dict, dict]]:
+    """(kind name, payload, audience) of each ephemeral event published by the on-commit
+    callbacks pytest-django's ``django_capture_on_commit_callbacks`` captured, alone or several
+    in one publication."""
+    from chatsite.realtime import broadcasts
+
+    out = []
+    for callback in callbacks:
+        func = getattr(callback, "func", None)
+        if func is broadcasts.ephemeral_publish:
+            out.append((callback.args[0].name, callback.args[1], callback.keywords))
+        elif func is broadcasts.ephemeral_publish_many:
+            out.extend((e.kind.name, e.payload, e.audience) for e in callback.args[0])
+    return out
+
+
 def elements(html: str) -> list[tuple[str, dict[str, str | None]]]:
     """(tag, attributes) of every element in an HTML fragment, as a browser's parser sees them."""
     from html.parser import HTMLParser
@@ -177,10 +194,21 @@ def auth_api(make_user) -> Callable[..., APIClient]:
 # --- Real server processes -----------------------------------------------------------------------
 
 
+# make test runs its two passes side by side: each takes its servers' ports from its own range,
+# below the kernel's ephemeral ports (32768+), so one pass never reaches the other's server on
+# a port both were told was free.
+PORTS = range(27000, 32700) if ON_SERVICES else range(20000, 26900)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    rng = random.Random()
+    while True:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", rng.choice(PORTS)))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -341,3 +369,17 @@ def s3_storages(endpoint: str, bucket: str) -> dict:
             },
         }
     }
+
+
+def event_lines(response: object, until: str, wait: float = 10) -> list[str]:
+    """Lines of a Server-Sent Events response being read (``urllib``), up to and including the
+    first that contains ``until``."""
+    seen: list[str] = []
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        line = response.readline().decode()  # type: ignore[attr-defined]
+        assert line, f"the stream ended: {seen}"
+        seen.append(line.rstrip("\n"))
+        if until in line:
+            return seen
+    raise AssertionError(f"no {until!r} in {wait} s: {seen}")

@@ -34,6 +34,22 @@ def canonical_username(username: object) -> str:
     return "~" + text.casefold()
 
 
+def initials_of(shown_name: str) -> str:
+    """Up to two letters for the default picture: of the first two words of the shown name."""
+    words = [w for w in shown_name.replace("_", " ").replace(".", " ").replace("-", " ").split() if w]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def avatar_colour_of(user_id: int | None) -> int:
+    """Which of the default pictures' colours (0–7) is this person's, the same everywhere."""
+    return (user_id or 0) % 8
+
+
+def avatar_url_of(stored_name: str | None) -> str:
+    """Where a stored picture is served (through Parley, from any storage), or "" for none."""
+    return f"/{stored_name}" if stored_name else ""
+
+
 class ParleyUserManager(UserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         # Usernames are unique regardless of case, so log-in is case-insensitive too, with
@@ -96,23 +112,15 @@ class User(AbstractUser):
 
     @property
     def initials(self) -> str:
-        """Up to two letters for the default picture: of the first two words of the shown name."""
-        words = [
-            w for w in self.shown_name.replace("_", " ").replace(".", " ").replace("-", " ").split() if w
-        ]
-        return "".join(w[0] for w in words[:2]).upper() or "?"
+        return initials_of(self.shown_name)
 
     @property
     def avatar_colour(self) -> int:
-        """Which of the default pictures' colours (0–7) is this person's, the same everywhere."""
-        return (self.pk or 0) % 8
+        return avatar_colour_of(self.pk)
 
     @property
     def avatar_url(self) -> str:
-        """Where the picture is served (through Parley, from any storage), or ""."""
-        if not self.avatar:
-            return ""
-        return f"/{self.avatar}"
+        return avatar_url_of(self.avatar)
 
     def __str__(self) -> str:
         return self.username
@@ -157,6 +165,7 @@ class UserBlock(models.Model):
 
 class ModerationAction(models.TextChoices):
     MESSAGE_DELETE = "message.delete", "Deleted a message"
+    MESSAGES_PURGE = "messages.purge", "Purged old messages (retention)"
     MEMBER_REMOVE = "member.remove", "Removed a member"
     MEMBER_MUTE = "member.mute", "Muted a member"
     MEMBER_UNMUTE = "member.unmute", "Unmuted a member"

@@ -30,7 +30,7 @@ from accounts.models import (
     username_validator,
 )
 from chatsite.exceptions import DomainError, PermissionDenied
-from chatsite.realtime import broadcasts
+from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime.models import Event
 from chatsite.realtime.redaction import events_forget_user
 from chatsite.validation import InvalidNumber, clean_text, parse_id
@@ -320,6 +320,16 @@ def user_mute_site(*, actor: User, user_ids: list[int], minutes: int, reason: st
             reason=text,
             detail={"until": until.isoformat()},
         )
+    if ids:
+        transaction.on_commit(
+            functools.partial(
+                broadcasts.ephemeral_publish,
+                kinds.ACCOUNT_MUTED,
+                {"muted_until": until.isoformat(), "mute_reason": text},
+                users=ids,
+            ),
+            robust=True,
+        )
     return len(ids)
 
 
@@ -440,10 +450,26 @@ def user_block(*, user: User, target_id: object) -> UserBlock:
         raise DomainError("You cannot block yourself.", field="user")
     if not User.objects.filter(pk=target_id, is_active=True).exists():
         raise DomainError("No such user.", field="user")
-    block, _ = UserBlock.objects.get_or_create(user=user, blocked_id=target_id)
+    block, created = UserBlock.objects.get_or_create(user=user, blocked_id=target_id)
+    if created:
+        _blocks_announce(user)
     return block
 
 
 @transaction.atomic
 def user_unblock(*, user: User, target_id: int) -> None:
-    UserBlock.objects.filter(user=user, blocked_id=target_id).delete()
+    """Unblock (idempotent); a real change reaches the user's other tabs like a block."""
+    deleted, _ = UserBlock.objects.filter(user=user, blocked_id=target_id).delete()
+    if deleted:
+        _blocks_announce(user)
+
+
+def _blocks_announce(user: User) -> None:
+    """After commit, tell every socket of ``user`` whom they block now (``blocks.updated``)."""
+    blocked = sorted(UserBlock.objects.filter(user=user).values_list("blocked_id", flat=True))
+    transaction.on_commit(
+        functools.partial(
+            broadcasts.ephemeral_publish, kinds.BLOCKS_UPDATED, {"blocked": blocked}, users=[user.pk]
+        ),
+        robust=True,
+    )

@@ -19,6 +19,9 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from accounts import services
 
@@ -90,6 +93,11 @@ async def refuse_handshake(receive: Any, send: Any) -> None:
 
 
 class WebSocketAuthMiddleware:
+    # A page on another site can make the browser open a socket with this site's cookie and
+    # read it. The event stream (an HTTP GET, ``EventStreamAuthMiddleware``) needs no such check:
+    # a cross-site page cannot read a response the browser's CORS check keeps from it.
+    check_origin = True
+
     def __init__(self, inner: Any) -> None:
         self.ticket_app = inner
         self.cookie_app = AuthMiddlewareStack(inner)
@@ -97,9 +105,36 @@ class WebSocketAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         ticket = query_param(scope, "ticket")
         if ticket is None:
-            if not origin_allowed(scope):
+            if self.check_origin and not origin_allowed(scope):
                 return await refuse_handshake(receive, send)
             return await self.cookie_app(scope, receive, send)
         user = await database_sync_to_async(services.ws_ticket_redeem)(ticket=ticket)
         scope = dict(scope, user=user or AnonymousUser())
         return await self.ticket_app(scope, receive, send)
+
+
+class EventStreamAuthMiddleware(WebSocketAuthMiddleware):
+    """The same credentials for ``/events/stream/`` (Server-Sent Events): a ticket, or the
+    session cookie from any page of this site (EventSource sends no Origin on a same-origin GET);
+    and, since an HTTP client can send headers, ``Authorization: Bearer <JWT>`` as the REST API."""
+
+    check_origin = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        authorization = _header(scope, b"authorization")
+        if authorization is None or query_param(scope, "ticket") is not None:
+            return await super().__call__(scope, receive, send)
+        user = await database_sync_to_async(_jwt_user)(authorization)
+        return await self.ticket_app(dict(scope, user=user or AnonymousUser()), receive, send)
+
+
+def _jwt_user(authorization: str) -> Any:
+    """The active user of a valid ``Bearer`` access token (as the REST API checks it), or None."""
+    scheme, _, raw = authorization.partition(" ")
+    if scheme != "Bearer" or not raw:
+        return None
+    authentication = JWTAuthentication()
+    try:
+        return authentication.get_user(authentication.get_validated_token(raw.encode("latin1")))
+    except (InvalidToken, AuthenticationFailed, TokenError):
+        return None

@@ -327,8 +327,69 @@ def render(results: dict[str, Any]) -> str:
         lines.append("")
     if results.get("search"):
         lines += _search_section(results["search"])
+    if results.get("sse"):
+        lines += _sse_section(results["sse"])
+    if results.get("faults"):
+        lines += faults_section(results["faults"])
     lines += NOTES
     return "\n".join(lines) + "\n"
+
+
+def _sse_section(costs: dict[str, Any]) -> list[str]:
+    lines = [
+        "## 6. The fallback transport: an event-stream client next to a WebSocket client",
+        "",
+        "The same server, one transport after the other: the clients held idle (RSS per client, idle"
+        " CPU), then one member posting over REST and every client counting its `message.new`"
+        " (`bench/sse.py`).",
+        "",
+        "| transport | clients | RSS per client KB | idle CPU % | sent | delivered | lost | CPU per delivery µs |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, d in costs.items():
+        lines.append(
+            f"| {name} | {d['held']} | {_fmt(d['rss_per_client_kb'])} | {_fmt(d['idle_cpu_pct'])} | {d['sent']}"
+            f" | {d['delivered']} | {d['lost']} | {_fmt(d['cpu_per_delivery_us'])} |"
+        )
+    return [*lines, ""]
+
+
+FAULT_LABELS = {
+    "redis_restart": "Redis restarted (down ~1 s; hubs' gap check off)",
+    "server_kill": "one server process SIGKILLed",
+    "postgres_restart": "PostgreSQL restarted (down ~1 s)",
+    "lost_publish": "one publish lost after its commit",
+}
+
+
+def faults_section(found: dict[str, Any]) -> list[str]:
+    any_run = next(iter(found.values()))
+    lines = [
+        f"## Faults ({any_run['sockets']} sockets over 2 server processes, {any_run['senders']} senders,"
+        f" {_fmt(any_run['rate'])} msg/s for {_fmt(any_run['duration_s'])} s)",
+        "",
+        "`bench/faults.py`, the same code as `tests/test_faults.py`, on a private Redis and PostgreSQL."
+        " Clients do what the page does: reconnect with backoff and `?since=`, resend unacknowledged"
+        " sends with the same `client_id`. *Delivered*: distinct (socket, message) pairs out of"
+        " acknowledged messages × sockets; *recover*: from the fault's end until every socket held"
+        " every message sent before it; *gap*: from the lost publish's ack until every socket had it;"
+        " *unacked at the end*: sends still being retried when the 30 s wait after the load ended"
+        " (expected counts acknowledged messages only).",
+        "",
+        "| fault | sent | unacked at the end | stored | stored twice | delivered / expected | lost |"
+        " duplicates | fault s | recover s | gap s | reconnects | resends | error frames |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in found.items():
+        errors = ", ".join(f"{code} {n}" for code, n in sorted(r.get("errors", {}).items())) or "none"
+        lines.append(
+            f"| {FAULT_LABELS.get(name, name)} | {_fmt(r['sent'])} | {_fmt(r['unacked'])} | {_fmt(r['stored'])} |"
+            f" {_fmt(r['stored_twice'])} | {_fmt(r['delivered'])} / {_fmt(r['expected'])} | {_fmt(r['lost'])} |"
+            f" {_fmt(r['duplicates'])} | {_fmt(r.get('fault_s'))} | {_fmt(r.get('recover_s'))} |"
+            f" {_fmt(r.get('gap_s'))} | {_fmt(r['reconnects'])} | {_fmt(r['resends'])} | {errors} |"
+        )
+    lines.append("")
+    return lines
 
 
 def _search_section(found: dict[str, Any]) -> list[str]:

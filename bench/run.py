@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import awareness, deflate, infra, rich, scenarios, uploads, wsclient
+from bench import awareness, deflate, faults, infra, rich, scenarios, sse, uploads, wsclient
 from bench.scenarios import Account
 from bench.stats import latency_summary
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = (
     "fanout", "rich", "awareness", "uploads", "deflate", "connections", "churn", "send_path", "history",
-    "search",
+    "search", "sse", "faults",
 )  # fmt: skip
 
 
@@ -63,6 +63,9 @@ class Config:
     history_messages: int = 1_000_000
     history_requests: int = 200
     search_requests: int = 200
+    sse_clients: int = 1000
+    sse_rate: float = 10.0
+    fault_sockets: int = 500  # per fault scenario (bench/faults.py), over 2 server processes
     scenarios: tuple[str, ...] = SCENARIOS
     workers: int = 2
     db_name: str = "parley_bench"
@@ -72,7 +75,7 @@ class Config:
 
 QUICK = Config(
     members=60, senders=5, rates=(10, 40), deflate_sockets=300, typists=5, churn_sockets=300, churn_rate=40, churn_duration=3, uploaders=2, upload_samples=2, reactors=10, reactions_per_s=10, editors=3, edits_per_s=3, duration=3, drain=3, connections=600, idle=2, send_duration=3,
-    history_messages=20_000, history_requests=50, search_requests=30, db_name="parley_bench_quick",
+    history_messages=20_000, history_requests=50, search_requests=30, sse_clients=200, fault_sockets=100, db_name="parley_bench_quick",
     history_db="parley_bench_quick_history",
 )  # fmt: skip
 
@@ -233,6 +236,24 @@ class Bench:
                 server.stop()
         return out
 
+    async def sse(self) -> dict[str, Any]:
+        c = self.config
+        out: dict[str, Any] = {}
+        for transport in ("websocket", "sse"):
+            # Streams per user are capped (SSE_MAX_STREAMS_PER_USER): lifted, as clients reuse accounts.
+            server = self.start(infra.SERVERS[0], extra_env={"SSE_MAX_STREAMS_PER_USER": "100000"})
+            try:
+                accounts = await self.parley_accounts(server, c.members)
+                log(f"{transport} cost: {c.sse_clients} clients, {c.sse_rate} msg/s for {c.duration}s")
+                out[transport] = await sse.transport_cost(
+                    server, transport, accounts=accounts, room_id=self.fanout_room or 1,
+                    clients=c.sse_clients, rate=c.sse_rate, duration=c.duration, idle=c.idle,
+                )  # fmt: skip
+                log(f"  {out[transport]}")
+            finally:
+                server.stop()
+        return out
+
     async def send_path(self) -> dict[str, Any]:
         c = self.config
         server = self.start("parley-uvicorn")
@@ -317,6 +338,15 @@ class Bench:
             "seed_seconds": round(seed_seconds, 1),
             **pages,
         }
+        log(f"  {out}")
+        return out
+
+    async def faults(self) -> dict[str, Any]:
+        """Redis restarted, a server process killed, PostgreSQL restarted and one publish lost,
+        under load (bench/faults.py, the same code as tests/test_faults.py), on a private Redis
+        and PostgreSQL the scenarios may stop: never the services the rest of the run uses."""
+        log(f"faults: {', '.join(faults.SCENARIOS)} with {self.config.fault_sockets} sockets each")
+        out = await faults.run_all(load={**faults.LOAD, "sockets": self.config.fault_sockets})
         log(f"  {out}")
         return out
 

@@ -425,11 +425,13 @@ async def send_path(
     return out
 
 
-async def _until(condition: Any, limit: float) -> None:
-    """Poll a condition that protocol callbacks make true, for at most ``limit`` seconds."""
+async def _until(condition: Any, limit: float, every: float = 0.02) -> bool:
+    """Poll a condition that protocol callbacks make true, for at most ``limit`` seconds;
+    whether it came true."""
     deadline = time.time() + limit
     while time.time() < deadline and not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(every)
+    return bool(condition())
 
 
 async def _post_message(port: int, account: Account, room_id: int) -> float:

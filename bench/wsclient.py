@@ -79,12 +79,14 @@ class WsClient(asyncio.Protocol):
             status_line = head[: head.find(b"\r\n")]
             del buf[: end + 4]
             if b" 101 " not in status_line:
-                self.handshake.set_exception(ConnectionError(status_line.decode("latin1")))
+                if not self.handshake.done():  # the caller may have given up waiting (cancelled)
+                    self.handshake.set_exception(ConnectionError(status_line.decode("latin1")))
                 self.transport.close()
                 return
             self._accept_extensions(head)
             self.upgraded = True
-            self.handshake.set_result(None)
+            if not self.handshake.done():
+                self.handshake.set_result(None)
         pos = 0
         size = len(buf)
         self.wire_bytes += size - self.leftover

@@ -1,12 +1,12 @@
 """API errors: what the REST API answers when a request fails, and how the schema documents it.
 
-Every error body has one of two shapes:
-
-- ``{"detail": "...", "code": "..."}`` — about the request as a whole (not found, not allowed,
-  not authenticated, rate limited, unparsable body). Domain errors bring their own ``code``;
-  DRF's own errors get theirs (``not_authenticated``, ``parse_error``, ...).
-- ``{"<field>": ["...", ...]}`` — DRF's validation shape (``non_field_errors`` for the body as a
-  whole; a list field's errors are keyed by item index).
+Every error body is ``{"detail": "...", "code": "..."}``: a message for people and a code for
+programs. Domain errors bring their own ``code``; DRF's own errors get theirs
+(``not_authenticated``, ``parse_error``, ...). When the request's input is invalid the body also
+has ``fields``: the messages per field, in DRF's validation shape (``non_field_errors`` for the
+body as a whole; a list field's messages are keyed by item index), and ``detail`` repeats the
+first of them; ``code`` is the domain's (e.g. ``invalid_text``) or DRF's for that first message
+(``required``, ``max_length``, ...).
 
 ``exception_handler`` produces them; ``document_errors`` (a drf-spectacular postprocessing hook)
 adds them to every operation where they can occur, derived from how its view is configured:
@@ -33,7 +33,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status as http
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -43,10 +43,9 @@ from chatsite.exceptions import DomainError, RateLimited
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
+        data: dict[str, Any] = {"detail": exc.detail, "code": exc.code}
         if exc.field:
-            data: dict[str, Any] = {exc.field: [exc.detail]}
-        else:
-            data = {"detail": exc.detail, "code": exc.code}
+            data["fields"] = {exc.field: [exc.detail]}
         response = Response(data, status=exc.status)
         if isinstance(exc, RateLimited) and exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
@@ -57,6 +56,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response.status_code == http.HTTP_404_NOT_FOUND:
         # One body for "missing" and "not yours", whatever raised it.
         response.data = {"detail": "Not found.", "code": "not_found"}
+    elif isinstance(exc, ValidationError):
+        fields = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        detail, code = _first(fields, exc.get_codes())
+        response.data = {"detail": detail, "code": code, "fields": fields}
     elif isinstance(response.data, dict) and "detail" in response.data and "code" not in response.data:
         response.data["code"] = _code(exc)
     return response
@@ -65,6 +68,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def _code(exc: Exception) -> str:
     codes = exc.get_codes() if isinstance(exc, APIException) else None
     return codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+
+
+def _first(messages: Any, codes: Any, path: str = "") -> tuple[str, str]:
+    """The first message of a validation error, named by its field (``body: This field is
+    required.``), and its code; nested serializers and list items name their path."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "" if key == "non_field_errors" else f"{path}.{key}" if path else str(key)
+            return _first(value, codes.get(key) if isinstance(codes, dict) else codes, name)
+    if isinstance(messages, list) and messages:
+        first_code = codes[0] if isinstance(codes, list) and codes else codes
+        if isinstance(messages[0], (dict, list)):
+            return _first(messages[0], first_code, f"{path}.0" if path else "0")
+        return _first(messages[0], first_code, path)
+    text = str(messages) or "Invalid input."
+    code = codes if isinstance(codes, str) else "invalid"
+    return (f"{path}: {text}" if path else text), code
 
 
 @csrf_exempt
@@ -90,13 +110,22 @@ SCHEMAS = {
         },
         "required": ["detail", "code"],
     },
-    "ValidationErrors": {
+    "InvalidInput": {
         "type": "object",
-        "description": "Messages per field (`non_field_errors`: the body as a whole); a list "
-        "field's are keyed by item index.",
-        "additionalProperties": {
-            "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+        "description": "Invalid input: the first message, its code, and every message by field.",
+        "properties": {
+            "detail": {"type": "string", "description": "The first message, named by its field."},
+            "code": {"type": "string", "description": "For programs, e.g. `required`, `invalid_text`."},
+            "fields": {
+                "type": "object",
+                "description": "Messages per field (`non_field_errors`: the body as a whole); a list "
+                "field's are keyed by item index.",
+                "additionalProperties": {
+                    "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}],
+                },
+            },
         },
+        "required": ["detail", "code", "fields"],
     },
 }
 
@@ -111,7 +140,7 @@ RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
         "BadRequest",
         {
             "description": "The request is invalid: per-field messages, or an error about it as a whole.",
-            "content": _json({"anyOf": [{"$ref": "#/components/schemas/ValidationErrors"}, _ERROR]}),
+            "content": _json({"anyOf": [{"$ref": "#/components/schemas/InvalidInput"}, _ERROR]}),
         },
     ),
     401: (

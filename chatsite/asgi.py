@@ -1,7 +1,9 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels at ``/ws/``."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels at ``/ws/``, and the same
+event stream as Server-Sent Events at ``/events/stream/`` (the fallback transport)."""
 
 import gc
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
@@ -13,12 +15,28 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import get_resolver, path  # noqa: E402
 
-from accounts.ws_auth import WebSocketAuthMiddleware  # noqa: E402
+from accounts.ws_auth import EventStreamAuthMiddleware, WebSocketAuthMiddleware  # noqa: E402
 from messaging.consumers import ChatConsumer  # noqa: E402
+from messaging.event_stream import EVENT_STREAM_PATH, EventStream  # noqa: E402
+
+
+class HttpRouter:
+    """Django for every path but a few long-lived streams, matched exactly (no regex per request)."""
+
+    def __init__(self, default: Any, streams: dict[str, Any]) -> None:
+        self.default = default
+        self.streams = streams
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        app = self.streams.get(scope["path"], self.default)
+        return await app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HttpRouter(
+            django_asgi_app, {EVENT_STREAM_PATH: EventStreamAuthMiddleware(EventStream.as_asgi)}
+        ),
         "websocket": WebSocketAuthMiddleware(URLRouter([path("ws/", ChatConsumer.as_asgi())])),
     }
 )

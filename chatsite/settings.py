@@ -38,6 +38,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 DEBUG = env_bool("DEBUG", True)
 
 
@@ -280,6 +285,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chatsite.api_errors.document_errors",
+        "messaging.event_stream.document_event_stream",
     ],
 }
 
@@ -357,6 +363,11 @@ SEND_RATE_WINDOW = env_int("SEND_RATE_WINDOW", 10)
 # the connection is hung: the page drops it, shows the reconnect banner and reconnects.
 WS_PING_INTERVAL_MS = env_int("WS_PING_INTERVAL_MS", 15000)
 WS_PONG_TIMEOUT_MS = env_int("WS_PONG_TIMEOUT_MS", 10000)
+# After WS_FALLBACK_AFTER WebSockets in a row fail to open, the page receives over the event
+# stream (Server-Sent Events) and sends over REST; it tries a WebSocket again after
+# WS_RETRY_MS (doubling, up to 8 times that), and goes back to it when one opens.
+WS_FALLBACK_AFTER = env_int("WS_FALLBACK_AFTER", 3)
+WS_RETRY_MS = env_int("WS_RETRY_MS", 30000)
 # Reports of messages a user may file per window (seconds); reporting the same message again is free.
 REPORT_RATE_LIMIT = env_int("REPORT_RATE_LIMIT", 20)
 REPORT_RATE_WINDOW = env_int("REPORT_RATE_WINDOW", 3600)
@@ -370,6 +381,10 @@ UPLOAD_RATE_LIMIT = env_int("UPLOAD_RATE_LIMIT", 30)
 UPLOAD_RATE_WINDOW = env_int("UPLOAD_RATE_WINDOW", 60)
 UPLOAD_MAX_PIXELS = env_int("UPLOAD_MAX_PIXELS", 50_000_000)
 UPLOAD_ABANDONED_HOURS = env_int("UPLOAD_ABANDONED_HOURS", 24)
+# Image processing runs in this many worker processes per server process, each with its
+# scheduling priority lowered by UPLOAD_NICE, so delivery keeps the CPU (messaging.processing).
+UPLOAD_WORKERS = env_int("UPLOAD_WORKERS", 1)
+UPLOAD_NICE = env_int("UPLOAD_NICE", 10)
 VOICE_MAX_SECONDS = env_int("VOICE_MAX_SECONDS", 300)
 # Seconds an S3 download link handed out by the access-checked view stays valid.
 UPLOAD_URL_SECONDS = env_int("UPLOAD_URL_SECONDS", 60)
@@ -377,6 +392,13 @@ UPLOAD_URL_SECONDS = env_int("UPLOAD_URL_SECONDS", 60)
 CATCHUP_MAX_EVENTS = env_int("CATCHUP_MAX_EVENTS", 1000)
 # A quiet hub compares its last seq with the database this often, to find a lost last event.
 HUB_GAP_CHECK_SECONDS = env_int("HUB_GAP_CHECK_SECONDS", 5)
+# The Server-Sent Events fallback (/events/stream/): a comment line this often keeps an idle
+# stream open through proxies (Zulip: 45 s; nginx's default read timeout is 60 s), and each user
+# may hold at most this many streams per server process (tabs of browsers without WebSockets).
+SSE_HEARTBEAT_SECONDS = env_float("SSE_HEARTBEAT_SECONDS", 30.0)
+SSE_MAX_STREAMS_PER_USER = env_int("SSE_MAX_STREAMS_PER_USER", 10)
+# A stream ends after this many seconds (0: never) and the client resumes it by Last-Event-ID.
+SSE_MAX_SECONDS = env_float("SSE_MAX_SECONDS", 3600.0)
 # Presence (chatsite.realtime.presence): each process refreshes its users every HEARTBEAT seconds;
 # a process that dies leaves its users online for at most TTL seconds.
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 10)

@@ -29,8 +29,8 @@ urlpatterns = [
     ),
     # Last of the API: a path no route above matched (a room id that is not a number) answers the
     # documented JSON 404. Only paths ending in "/", so APPEND_SLASH still redirects "/api/rooms".
-    re_path(r"^api/.*/$", api_errors.not_found),
+    re_path(r"^api/[\s\S]*/$", api_errors.not_found),  # [\s\S], not ".": a %0A in the path too
     path("", include("rooms.urls")),
     path("", include("messaging.urls")),
-    re_path(r"^.*/$", views.page_not_found),
+    re_path(r"^[\s\S]*/$", views.page_not_found),
 ]

@@ -10,8 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.serializers import PasswordConfirmSerializer
 from chatsite.api_errors import errors
 from messaging import (
+    accounts,
     batching,
     changes,
     reads,
@@ -20,6 +22,7 @@ from messaging import (
     search_selectors,
     selectors,
     services,
+    typists,
     uploads,
 )
 from messaging.exceptions import (
@@ -52,6 +55,7 @@ from messaging.serializers import (
     SearchPageSerializer,
     SearchQuerySerializer,
     ThreadSerializer,
+    TypingSerializer,
     UnreadSerializer,
 )
 
@@ -237,6 +241,17 @@ class DeliveredMarkView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class TypingView(APIView):
+    @extend_schema(request=TypingSerializer, responses={204: None})
+    def post(self, request: Request, room_id: int) -> Response:
+        """Tell the room you are typing (the WebSocket's ``typing.start``/``typing.stop``, for
+        clients on the event stream): at most one start per 2 s counts; nothing is stored."""
+        data = TypingSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        typists.typing_announce(user=request.user, room_id=room_id, typing=data.validated_data["typing"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ReceiptsView(APIView):
     @extend_schema(responses=ReceiptsSerializer)
     def get(self, request: Request, room_id: int) -> Response:
@@ -273,3 +288,15 @@ class AttachmentUploadView(APIView):
             raise ValidationError({exc.field or "file": [exc.detail]}) from exc
         summary = uploads.attachment_summary(attachment)
         return Response(attachment_payload(summary), status=status.HTTP_201_CREATED)
+
+
+class AccountDeleteView(APIView):
+    """Delete the caller's account, confirmed with its password: it leaves every room, its
+    messages stay (from a "deleted user"), its tokens are revoked and its sockets close."""
+
+    @extend_schema(request=PasswordConfirmSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        data = PasswordConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        accounts.account_delete(user=request.user, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,20 +14,17 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from accounts.serialization import user_brief
 from accounts.services import user_touch_last_seen
 from accounts.ws_auth import query_param
 from chatsite.exceptions import DomainError
 from chatsite.realtime import broadcasts, kinds
-from chatsite.realtime import selectors as event_selectors
-from chatsite.realtime.fanout import Hub, HubUnavailable, get_hub
+from chatsite.realtime.fanout import HubUnavailable
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
-from messaging import changes, reads, receipts, selectors, services
-from messaging.batching import get_batcher
+from messaging import changes, reads, receipts, services
+from messaging.batching import get_batcher, get_read_batcher
 from messaging.serialization import message_payload
-from rooms.selectors import small_rooms
+from messaging.subscriber import HubSubscriber
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +43,12 @@ class FrameError(Exception):
         self.detail = detail
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(HubSubscriber, AsyncWebsocketConsumer):
     # No channel-layer channel per socket: events reach sockets only through the process hub,
     # which is the one reader of the layer in this process (see chatsite.realtime.fanout); a per-socket
     # channel would only add a Redis receiver and memory per connection. An alias that is not
     # configured makes Channels skip the layer for this consumer.
     channel_layer_alias = "__parley_no_per_socket_channel__"
-    hub: Hub | None = None
 
     # -- connection -----------------------------------------------------------------------------
 
@@ -61,24 +57,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
             return
-        self.user_id: int = user.id
-        self.user_brief = user_brief(user)
-        self.rooms: set[int] = set()
-        self.open_room: int | None = None
+        self.subscriber_init(user, wants_html=query_param(self.scope, "html") == "1")
         self.typing_sent: dict[int, float] = {}
         self.read_known: dict[int, int] = {}  # room -> the read pointer as of this socket's last read
         self.delivered_known: dict[int, int] = {}  # room -> what this socket last acknowledged
-        self.no_receipts: set[int] = set()
-        self.wants_html = query_param(self.scope, "html") == "1"
-        # Presence (chatsite.realtime.presence): active until the page says otherwise.
-        self.active = True
-        self.hidden = bool(user.appear_offline)
-        self.presence_rooms: set[int] = set()
-        # Until catch-up is done, live events wait here so nothing overtakes the replay.
-        self.live = False
-        self.cursor = 0  # the seq this socket is current to, once live
-        self.pending: list[tuple[int | None, str]] = []
-        self.membership_log: list[tuple[int, str, int]] = []
         since_raw = query_param(self.scope, "since")
 
         await self.accept()
@@ -87,61 +69,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             since = parse_optional_id(since_raw, label="since")
         except InvalidNumber:
             await self.send_error("invalid_since", "since must be a non-negative integer sequence number.")
-
         try:
-            hub = await get_hub()
+            await self.subscribe(user, since=since)
         except HubUnavailable:
             logger.exception("no channel layer: closing a new socket")
             await self.close(code=CLOSE_TRY_AGAIN)
-            return
-        self.hub = hub
-        # Who hears this user's presence changes: known before the hub marks them online.
-        sizes = await database_sync_to_async(small_rooms)(
-            user_id=self.user_id,
-            at_most=max(settings.PRESENCE_PUSH_MAX_MEMBERS, settings.RECEIPTS_MAX_MEMBERS),
-        )
-        self.presence_rooms = {r for r, n in sizes.items() if n <= settings.PRESENCE_PUSH_MAX_MEMBERS}
-        hub.register(self)
-        snapshot = await database_sync_to_async(selectors.socket_snapshot)(user_id=self.user_id)
-        hub.attach(self, snapshot.room_ids)
-        # Rooms too big for receipts: their delivered frames are dropped without a database trip.
-        self.no_receipts = {
-            r for r in snapshot.room_ids if r not in sizes or sizes[r] > settings.RECEIPTS_MAX_MEMBERS
-        }
-        # What arrived while the user was away reaches this socket now (in small rooms).
-        await database_sync_to_async(receipts.delivered_on_connect)(
-            user=user, room_ids=set(snapshot.room_ids) - self.no_receipts
-        )
-        for seq, kind, room_id in self.membership_log:
-            if seq > snapshot.seq:  # changes the snapshot could not see yet
-                if kinds.get(kind).subscription is kinds.Subscription.JOIN:
-                    hub.attach(self, (room_id,))
-                else:
-                    hub.detach(self, room_id)
-        self.membership_log.clear()
-        await self.send_json(
-            {"type": "hello", "user": self.user_brief, "rooms": sorted(self.rooms), "seq": snapshot.seq}
-        )
-
-        # Replay from the client's cursor, or, without one, from the snapshot: the second case
-        # closes the window between reading the snapshot and attaching to the hub.
-        catch_up = await database_sync_to_async(event_selectors.events_since)(
-            user_id=self.user_id, room_ids=set(self.rooms), since=snapshot.seq if since is None else since
-        )
-        last_seq = snapshot.seq if since is None else since
-        if catch_up.resync:
-            await self.send_json({"type": "resync", "seq": snapshot.seq})
-            last_seq = snapshot.seq  # the client starts over from here (its since may be bogus)
-        for frame in catch_up.frames:
-            await self.send(text_data=self.encode_replayed(frame))
-            last_seq = frame["seq"]
-        for seq, text in self.pending:
-            if seq is None or seq > last_seq:
-                await self.send(text_data=text)
-                last_seq = max(last_seq, seq or 0)
-        self.pending.clear()
-        self.cursor = last_seq
-        self.live = True
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # Whatever ends this consumer (a clean close, an exception in connect or in a handler,
@@ -152,12 +84,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         finally:
             self.release()
 
-    def release(self) -> None:
-        """Leave the hub (idempotent)."""
-        if self.hub is not None:
-            self.hub.unregister(self)
-            self.hub = None
-
     async def disconnect(self, code: int) -> None:
         if self.hub is not None:
             self.release()
@@ -165,26 +91,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # -- hub callbacks (fanout.LocalSocket) -----------------------------------------------------
 
-    async def deliver(self, seq: int | None, text: str) -> None:
-        if not self.live:
-            self.pending.append((seq, text))
-            return
-        if seq is not None:
-            # Never twice, never backwards: a hub filling a gap from the database may bring
-            # events this socket's catch-up has already sent.
-            if seq <= self.cursor:
-                return
-            self.cursor = seq
+    async def push(self, seq: int | None, text: str) -> None:
         try:
             # Straight to the ASGI server's send: the two Channels wrappers in between only
             # build this dict, once per socket per event (bench/RESULTS.md, the send-path profile).
             await self.base_send({"type": "websocket.send", "text": text})
         except Exception:  # the peer went away mid-write; disconnect() will unregister us
             logger.debug("delivery to a closing socket failed", exc_info=True)
-
-    def membership_changed(self, kind: str, room_id: int, seq: int) -> None:
-        if not self.live:
-            self.membership_log.append((seq, kind, room_id))
 
     async def reconnect_required(self) -> None:
         """The hub may have missed events: close so the client reconnects with ?since=."""
@@ -195,13 +108,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """The account was deactivated: stop at once (4403, so the client does not retry)."""
         self.release()
         await self.close(code=CLOSE_ACCOUNT_CLOSED)
-
-    def encode_replayed(self, frame: dict[str, Any]) -> str:
-        if not self.wants_html:
-            return broadcasts.encode(frame)
-        payload = {k: v for k, v in frame.items() if k not in ("type", "seq")}
-        text, html_text = broadcasts.encode_event(kinds.get(frame["type"]), frame["seq"], payload)
-        return html_text or text
 
     # -- frames from the client -----------------------------------------------------------------
 
@@ -357,8 +263,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         message_id = frame.get("message")
         if type(message_id) is int and 0 < message_id <= self.read_known.get(room_id, 0):
             return  # not past what this socket already marked: a no-op, without a database trip
-        state, _ = await database_sync_to_async(reads.read_mark)(
-            user=self.scope["user"], room_id=room_id, message_id=message_id
+        state, _ = await get_read_batcher().submit(
+            reads.ReadRequest(user=self.scope["user"], room_id=room_id, message_id=message_id)
         )
         self.read_known[room_id] = state.last_read
 

@@ -18,6 +18,14 @@ class SendFailed(DomainError):
     default_detail = "This message could not be stored (nothing was saved). Try again."
 
 
+class ReadFailed(DomainError):
+    """A read could not be marked (the database refused the batch); nothing moved."""
+
+    code = "read_failed"
+    status = 503
+    default_detail = "This read could not be recorded. It will be reported again."
+
+
 class InvalidReaction(DomainError):
     """A reaction that is not exactly one emoji (see :func:`messaging.emoji.clean_emoji`)."""
 

@@ -60,12 +60,9 @@ def receipt_publish_on_commit(
         )
 
 
-def pointer_target(
-    *, user: User, room_id: object, message_id: object, invalid: type[DomainError]
-) -> tuple[Membership, int]:
-    """The membership whose pointer (read or delivered) is to move to ``message_id``, checked:
-    RoomNotFound for a room the user is not in (or a bad id, alike), ``invalid`` for a message id
-    that is not a positive integer or is past the room's newest message."""
+def pointer_ids(*, room_id: object, message_id: object, invalid: type[DomainError]) -> tuple[int, int]:
+    """A pointer move's (room id, message id), parsed: RoomNotFound for a bad room id (as for a
+    missing room), ``invalid`` for a message id that is not a positive integer."""
     try:
         room_id = parse_id(room_id, label="room", minimum=1)
     except InvalidNumber:
@@ -74,6 +71,16 @@ def pointer_target(
         message_id = parse_id(message_id, label="message", field="message", minimum=1)
     except InvalidNumber as exc:
         raise invalid(exc.detail, field="message") from None
+    return room_id, message_id
+
+
+def pointer_target(
+    *, user: User, room_id: object, message_id: object, invalid: type[DomainError]
+) -> tuple[Membership, int]:
+    """The membership whose pointer (read or delivered) is to move to ``message_id``, checked:
+    RoomNotFound for a room the user is not in (or a bad id, alike), ``invalid`` for a message id
+    that is not a positive integer or is past the room's newest message."""
+    room_id, message_id = pointer_ids(room_id=room_id, message_id=message_id, invalid=invalid)
     membership = membership_get(user=user, room_id=room_id)
     if message_id > membership.room.last_message_id:
         raise invalid(field="message")

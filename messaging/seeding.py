@@ -36,7 +36,7 @@ from accounts.models import User
 from chatsite.realtime import kinds
 from chatsite.realtime.events import event_new, publication_order
 from chatsite.realtime.models import Event
-from messaging import changes, services
+from messaging import changes, reads, services
 from messaging.markdown import render_html
 from messaging.models import Message, MessageRevision, Reaction
 from messaging.serialization import message_payload
@@ -159,6 +159,14 @@ def memberships_bulk_insert(*, room: Room, users: Sequence[User]) -> list[Member
             for m in memberships
         )
     return memberships
+
+
+def group_dm_ensure(*, people: Sequence[User], name: str) -> Room:
+    """The group conversation of ``people`` (the first starts it), named ``name`` once."""
+    room, _ = room_services.dm_open(user=people[0], usernames=[p.username for p in people[1:]])
+    if not room.named:
+        room = room_services.room_update(actor=people[0], room_id=room.id, name=name)
+    return room
 
 
 def dm_ensure(*, user: User, other: User) -> Room:
@@ -573,13 +581,18 @@ DEMO_CHATTER = {
         (0, "Hey Bob, got a minute to pair on the deploy script?"),
         (1, "Sure, give me ten."),
     ],
+    "group-dm": [
+        (2, "Release crew: cut the branch at four?"),
+        (0, "Works for me."),
+        (1, "I'll write the notes."),
+    ],
 }
 
 
 def seed_demo(*, users: int = 6, password: str = DEMO_PASSWORD) -> SeedSummary:
     """A small lively demo, entirely through the services: #general (the default room: accounts
     made later join it) and #random (everyone), a private room, a DM between the first two users,
-    and a little history in each."""
+    a named group conversation of the first three, and a little history in each."""
     people = seed_users(count=max(users, 6), rng=random.Random(1), password=password)
     general = room_ensure(creator=people[0], name="general", description="Company-wide chat")
     room_services.rooms_set_default(room_ids=[general.id], is_default=True)
@@ -589,18 +602,26 @@ def seed_demo(*, users: int = 6, password: str = DEMO_PASSWORD) -> SeedSummary:
     members_ensure(room=random_room, users=people)
     members_ensure(room=private, users=people[:3])
     dm = dm_ensure(user=people[0], other=people[1])
+    group = group_dm_ensure(people=people[:3], name="Release crew")
     written = 0
-    for key, room in (("general", general), ("random", random_room), ("design-private", private), ("dm", dm)):
+    for key, room in (
+        ("general", general),
+        ("random", random_room),
+        ("design-private", private),
+        ("dm", dm),
+        ("group-dm", group),
+    ):
         for n, (who, body) in enumerate(DEMO_CHATTER[key]):
             result = services.message_send(
                 sender=people[who], room_id=room.id, body=body, client_id=f"demo-{key}-{n}"
             )
             written += int(result.created)
     written += _demo_rich_messages(people=people, room=general)
+    written += _demo_awareness(people=people, general=general, random_room=random_room, dm=dm)
     return SeedSummary(
         users=len(people),
         rooms=[general, random_room, private],
-        dms=[dm],
+        dms=[dm, group],
         memberships_created=0,
         messages_created=written,
     )
@@ -645,3 +666,31 @@ def _demo_rich_messages(*, people: Sequence[User], room: Room) -> int:
     if oops.deleted_at is None:
         changes.message_delete(actor=people[5], message_id=oops.id, via="command")
     return written
+
+
+def _demo_awareness(*, people: Sequence[User], general: Room, random_room: Room, dm: Room) -> int:
+    """Read state the demo login finds, through the services and idempotent (pointers only move
+    forward): everyone else has read #general, so the demo user's messages there show "seen";
+    #random holds two unread messages, one mentioning the demo user (the mention badge), and
+    notifies only on mentions; the DM's reply is unread."""
+    me = people[0]
+    mention = services.message_send(
+        sender=people[3],
+        room_id=random_room.id,
+        body=f"@{me.username} are you coming on the hike?",
+        client_id="demo-aware-mention",
+    )
+
+    def newest(room: Room) -> int:
+        return Message.objects.filter(room=room).order_by("-id").values_list("id", flat=True)[0]
+
+    for person in people[1:]:
+        reads.read_mark(user=person, room_id=general.id, message_id=newest(general))
+    reads.read_mark(user=me, room_id=general.id, message_id=newest(general))
+    first_random = Message.objects.filter(room=random_room).order_by("id").values_list("id", flat=True)[1]
+    reads.read_mark(user=me, room_id=random_room.id, message_id=first_random)
+    first_dm = Message.objects.filter(room=dm).order_by("id").values_list("id", flat=True)[0]
+    reads.read_mark(user=me, room_id=dm.id, message_id=first_dm)
+    reads.read_mark(user=people[1], room_id=dm.id, message_id=newest(dm))
+    room_services.membership_notify_set(user=me, room_id=random_room.id, level=Membership.Notify.MENTIONS)
+    return int(mention.created)

@@ -180,6 +180,34 @@ def unread_in_room(*, user_id: int, room_id: int, last_read: int) -> Unread:
     return Unread(room_id=room_id, last_read=last_read, count=count, mentions=mentions)
 
 
+def unread_for_readers(*, room_id: int, pointers: dict[int, int]) -> dict[int, Unread]:
+    """``unread_in_room`` for several members of one room at once (user id → read pointer), from
+    one scan of the newest messages above the lowest pointer; a member whose unread messages that
+    scan may not all reach is counted alone. Same rules and cap as ``unread_in_room``."""
+    lowest = min(pointers.values())
+    limit = 4 * UNREAD_CAP
+    rows = list(
+        Message.objects.filter(room_id=room_id, id__gt=lowest, deleted_at__isnull=True)
+        .order_by("-id")
+        .values_list("id", "sender_id", "mentions", "mentions_room")[:limit]
+    )
+    complete = len(rows) < limit  # every message above the lowest pointer is here
+    out: dict[int, Unread] = {}
+    for user_id, last_read in pointers.items():
+        count = mentions = 0
+        for message_id, sender_id, mentioned, mentions_room in rows:
+            if message_id <= last_read or count == UNREAD_CAP:
+                break
+            if sender_id != user_id:
+                count += 1
+                mentions += bool(mentions_room or user_id in mentioned)
+        if complete or count == UNREAD_CAP or (rows and rows[-1][0] <= last_read):
+            out[user_id] = Unread(room_id=room_id, last_read=last_read, count=count, mentions=mentions)
+        else:  # more unread than the scan holds: counted on its own
+            out[user_id] = unread_in_room(user_id=user_id, room_id=room_id, last_read=last_read)
+    return out
+
+
 def unread_counts(*, user: User) -> list[Unread]:
     """Unread counts of every room and DM of the user, by room id: one bounded count per room."""
     pointers = (

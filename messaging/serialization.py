@@ -13,6 +13,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from accounts.models import avatar_url_of
 from messaging.markdown import render_plain
 from messaging.models import Message
 
@@ -25,6 +26,7 @@ MESSAGE_ROW_FIELDS = (
     "sender_id",
     "sender__username",
     "sender__display_name",
+    "sender__avatar",
     "body",
     "body_html",
     "created_at",
@@ -47,6 +49,8 @@ def _sender(row: dict[str, Any]) -> dict[str, Any] | None:
         "id": row["sender_id"],
         "username": row["sender__username"],
         "display_name": row["sender__display_name"],
+        # Rendered into the message once for every receiver: the author's picture, by URL.
+        "avatar_url": avatar_url_of(row["sender__avatar"]),
     }
 
 
@@ -106,6 +110,7 @@ def message_row(message: Message) -> dict[str, Any]:
         "sender_id": sender.id if sender else None,
         "sender__username": sender.username if sender else None,
         "sender__display_name": sender.display_name if sender else None,
+        "sender__avatar": sender.avatar if sender else None,
         "body": message.body,
         "body_html": message.body_html,
         "created_at": message.created_at,

@@ -23,6 +23,7 @@ class SenderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     display_name = serializers.CharField()
+    avatar_url = serializers.CharField(help_text='Their picture on this server, or "" (show initials).')
 
 
 class ReplyPreviewSerializer(serializers.Serializer):
@@ -221,6 +222,12 @@ class ReadMarkSerializer(serializers.Serializer):
         min_value=1,
         max_value=ID_MAX,
         help_text="read up to this message id (a pointer never moves back; past the newest is refused)",
+    )
+
+
+class TypingSerializer(serializers.Serializer):
+    typing = serializers.BooleanField(
+        help_text="true: started typing (repeat every few seconds); false: stopped"
     )
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from chatsite import ratelimit
 from chatsite.validation import InvalidNumber, parse_id
-from messaging import media
+from messaging import media, processing
 from messaging.exceptions import InvalidAttachments, InvalidUpload, UploadRateLimited, UploadTooLarge
 from messaging.models import Attachment, Message
 from rooms.selectors import membership_get
@@ -105,7 +105,8 @@ def attachment_upload(
         raise InvalidUpload("The file is empty.", field="file")
     if not upload_rate_take(user_id=uploader.id):
         raise UploadRateLimited(retry_after=settings.UPLOAD_RATE_WINDOW)
-    found = media.inspect(upload, max_pixels=settings.UPLOAD_MAX_PIXELS)
+    upload.seek(0)
+    found = processing.inspect(upload.read(), max_pixels=settings.UPLOAD_MAX_PIXELS)
     kind = Attachment.Kind.IMAGE if found.is_image else Attachment.Kind.FILE
     seconds = None
     if voice:
@@ -226,3 +227,32 @@ def uploads_abandoned_delete(*, older_than_hours: int | None = None) -> int:
     Attachment.objects.filter(pk__in=[a.id for a in rows]).delete()
     transaction.on_commit(lambda: files_delete(names))
     return len(rows)
+
+
+def files_orphaned_delete(*, older_than_hours: int | None = None) -> int:
+    """Delete stored files no attachment names, older than ``older_than_hours``
+    (UPLOAD_ABANDONED_HOURS by default); returns how many. A server process killed between
+    storing an upload's file and saving its row leaves such a file (an upload that fails
+    otherwise removes its own), as does a database restored from an older backup. The age
+    keeps an upload in progress (file stored, row not yet committed) out of reach."""
+    hours = settings.UPLOAD_ABANDONED_HOURS if older_than_hours is None else older_than_hours
+    cutoff = timezone.now() - timedelta(hours=hours)
+    storage = storages["default"]
+    try:
+        room_folders, _ = storage.listdir("attachments")
+    except FileNotFoundError:  # local disk before the first upload
+        return 0
+    removed = 0
+    for room_folder in room_folders:
+        if not room_folder.isdigit():
+            continue
+        known = set(_stored_names(Attachment.objects.filter(room_id=int(room_folder))))
+        upload_folders, _ = storage.listdir(f"attachments/{room_folder}")
+        for folder in upload_folders:
+            _, files = storage.listdir(f"attachments/{room_folder}/{folder}")
+            for file in files:
+                name = f"attachments/{room_folder}/{folder}/{file}"
+                if name not in known and storage.get_modified_time(name) < cutoff:
+                    files_delete([name])
+                    removed += 1
+    return removed

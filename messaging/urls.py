@@ -1,11 +1,12 @@
 from django.urls import path
 
 from chatsite import converters  # noqa: F401  (registers <id:...>)
-from messaging import attachment_views, search_views, views
+from messaging import account_views, attachment_views, search_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", search_views.search, name="search"),
+    path("account/delete/", account_views.account_delete, name="account-delete"),
     path("r/<id:room_id>/", views.room, name="room"),
     path("r/<id:room_id>/history/", views.history, name="room-history"),
     path("r/<id:room_id>/send/", views.send, name="room-send"),

@@ -1,5 +1,5 @@
-"""REST endpoints that make and end accounts (see ``rooms.account_views`` for why they live in
-the rooms app): thin over ``rooms.services.account_register`` / ``account_delete``."""
+"""The REST endpoint that makes accounts (see ``rooms.account_views`` for why it lives in the
+rooms app): thin over ``rooms.services.account_register``. Deletion: ``messaging.api``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts import throttling
 from accounts.exceptions import RegistrationError
-from accounts.serializers import PasswordConfirmSerializer, RegisteredSerializer, RegisterSerializer
+from accounts.serializers import RegisteredSerializer, RegisterSerializer
 from chatsite.api_errors import errors
 from rooms import services
 
@@ -31,15 +31,3 @@ class RegisterView(APIView):
         except RegistrationError as exc:
             raise ValidationError(exc.errors) from exc
         return Response(RegisteredSerializer(user).data, status=status.HTTP_201_CREATED)
-
-
-class AccountDeleteView(APIView):
-    """Delete the caller's account, confirmed with its password: it leaves every room, its
-    messages stay (from a "deleted user"), its tokens are revoked and its sockets close."""
-
-    @extend_schema(request=PasswordConfirmSerializer, responses={204: None})
-    def post(self, request: Request) -> Response:
-        data = PasswordConfirmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.account_delete(user=request.user, password=data.validated_data["password"])
-        return Response(status=status.HTTP_204_NO_CONTENT)

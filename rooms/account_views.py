@@ -1,12 +1,11 @@
-"""The web pages that make and end accounts: registration (a new account joins the site's default
-rooms) and deletion (it leaves every room). In the rooms app because both touch rooms, and
-accounts sits below rooms. Thin over ``rooms.services.account_register`` / ``account_delete``.
+"""The web page that makes accounts: registration (a new account joins the site's default
+rooms). In the rooms app because it touches rooms, and accounts sits below rooms. Thin over
+``rooms.services.account_register``. Deletion touches messages too: ``messaging.account_views``.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -14,9 +13,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import services as account_services
 from accounts import throttling
 from accounts.exceptions import RegistrationError, RegistrationThrottled
-from accounts.forms import PasswordConfirmForm, RegisterForm
-from accounts.views import add_domain_error
-from chatsite.exceptions import DomainError
+from accounts.forms import RegisterForm
 from rooms import services
 
 
@@ -69,20 +66,3 @@ def _add_registration_errors(form: RegisterForm, errors: dict[str, list[str]]) -
             continue
         for message in messages:
             form.add_error(name, message)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def account_delete(request: HttpRequest) -> HttpResponse:
-    """Delete the account, confirmed with the password; this browser is logged out with it.
-    (Here, not in accounts: leaving every room is part of it.)"""
-    form = PasswordConfirmForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_delete(user=request.user, password=form.cleaned_data["password"])
-        except DomainError as exc:
-            add_domain_error(form, exc)
-        else:
-            logout(request)
-            return render(request, "accounts/deleted.html")
-    return render(request, "accounts/delete.html", {"form": form}, status=400 if form.errors else 200)

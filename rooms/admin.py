@@ -2,6 +2,7 @@
 shows rooms and memberships read-only; moderation actions call services."""
 
 from django.contrib import admin
+from django.db.models import Count, Q
 
 from chatsite.admin_base import ReadOnlyAdmin
 from rooms import services
@@ -19,13 +20,55 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+# A one-to-one conversation's key is its two ids ("3,8"); a group's is more ids, or "group:<id>".
+ONE_TO_ONE = Q(kind=Room.Kind.DIRECT, direct_key__regex=r"^[0-9]+,[0-9]+$")
+
+
+class ConversationFilter(admin.SimpleListFilter):
+    title = "conversation"
+    parameter_name = "conversation"
+
+    def lookups(self, request, model_admin):
+        return [("one_to_one", "One-to-one"), ("group", "Group")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "one_to_one":
+            return queryset.filter(ONE_TO_ONE)
+        if self.value() == "group":
+            return queryset.filter(kind=Room.Kind.DIRECT).exclude(ONE_TO_ONE)
+        return queryset
+
+
 @admin.register(Room)
 class RoomAdmin(ReadOnlyAdmin):
-    list_display = ("name", "kind", "is_default", "slug", "created_by", "created_at", "last_activity_at")
-    list_filter = ("kind", "is_default", "created_at")
+    list_display = (
+        "name",
+        "kind",
+        "conversation",
+        "people",
+        "is_default",
+        "slug",
+        "created_by",
+        "created_at",
+        "last_activity_at",
+    )
+    list_filter = ("kind", ConversationFilter, "is_default", "created_at")
     search_fields = ("name", "slug", "description")
     inlines = [MembershipInline]
     actions = ["make_default", "stop_default"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(people_count=Count("memberships"))
+
+    @admin.display(description="people", ordering="people_count")
+    def people(self, obj: Room) -> int:
+        return obj.people_count
+
+    @admin.display(description="conversation")
+    def conversation(self, obj: Room) -> str:
+        if not obj.is_direct:
+            return ""
+        return f"group{' (named)' if obj.named else ''}" if obj.is_group else "one-to-one"
 
     @admin.action(description="Make default rooms (new accounts join them; public rooms only)")
     def make_default(self, request, queryset):

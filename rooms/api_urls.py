@@ -26,5 +26,4 @@ urlpatterns = [
     path("dms/", api.DirectView.as_view(), name="api-dms"),
     path("presence/", api.PresenceView.as_view(), name="api-presence"),
     path("auth/register/", account_api.RegisterView.as_view(), name="api-register"),
-    path("auth/me/delete/", account_api.AccountDeleteView.as_view(), name="api-account-delete"),
 ]

@@ -184,6 +184,7 @@ class SidebarEntry:
     label: str
     partner: int | None = None  # the other person of a 1:1 DM
     presence: PresenceState | None = None  # theirs
+    partner_user: User | None = None  # them, for their picture
     notify: str = Membership.Notify.MENTIONS  # the user's notification level here
 
 
@@ -202,6 +203,8 @@ def sidebar(*, user: User) -> Sidebar:
         if len(people) == 1
     }
     states = presence_states(user_ids=list(partners.values()))
+    people = User.objects.filter(pk__in=partners.values()).only("id", "username", "display_name", "avatar")
+    by_id = {person.pk: person for person in people}
     levels = dict(Membership.objects.filter(user=user).values_list("room_id", "notify"))
     entries = [
         SidebarEntry(
@@ -209,6 +212,7 @@ def sidebar(*, user: User) -> Sidebar:
             label=labels[r.id],
             partner=partners.get(r.id),
             presence=states.get(partners[r.id]) if r.id in partners else None,
+            partner_user=by_id.get(partners.get(r.id)),
             notify=levels.get(r.id, Membership.Notify.MENTIONS),
         )
         for r in rooms

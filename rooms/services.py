@@ -43,8 +43,12 @@ def _record_joined(membership: Membership) -> None:
     )
 
 
-def _record_gone(*, room: Room, user: User, kind: kinds.EventKind, by: User | None = None) -> None:
-    payload = {"room": room_brief(room), "user": user_brief(user)}
+def _record_gone(
+    *, room: Room, user: User, kind: kinds.EventKind, by: User | None = None, named: bool = True
+) -> None:
+    # An account being deleted leaves its rooms unnamed (``user: null``, as every stored copy
+    # becomes), so not even the live frame names it.
+    payload = {"room": room_brief(room), "user": user_brief(user) if named else None}
     if by is not None:
         payload["by"] = user_brief(by)
     event_record(kind, room_id=room.id, payload=payload, subject_id=user.id)
@@ -91,15 +95,16 @@ def room_join(*, user: User, room_id: int) -> Membership:
 
 
 @event_writer
-def room_leave(*, user: User, room_id: int) -> Room:
+def room_leave(*, user: User, room_id: int, account_deleted: bool = False) -> Room:
     """Leave a room or a group conversation (returned). The last owner leaving hands ownership to
-    the longest-standing member."""
+    the longest-standing member. ``account_deleted``: the account is going (``account_delete``),
+    so ``member.left`` names nobody."""
     membership = membership_get(user=user, room_id=room_id)
     room = membership.room
     if room.is_direct and not room.is_group:
         raise NotAllowed("A one-to-one conversation cannot be left.")
     membership.delete()
-    _record_gone(room=room, user=user, kind=kinds.MEMBER_LEFT)
+    _record_gone(room=room, user=user, kind=kinds.MEMBER_LEFT, named=not account_deleted)
     if room.is_group:
         _group_people_changed(room)
     if (
@@ -301,14 +306,15 @@ def account_delete(*, user: User, password: str) -> None:
     They first leave each room as ``room_leave`` does (members hear ``member.left``, a last
     owner's rooms pass to an heir), then ``accounts.services.user_delete`` removes the account
     (messages stay, from a "deleted user"; sockets close). Here, not in accounts, because
-    leaving rooms is this app's and accounts sits below it. It leaves group conversations too;
+    leaving rooms is this app's and accounts sits below it; the messages' part (reactions) is
+    ``messaging.accounts.account_delete``, which interfaces call. It leaves group conversations too;
     a one-to-one cannot be left: its membership goes with the account.
     """
     password_check(user=user, password=password)
     shared = Membership.objects.filter(user=user).select_related("room")
     for membership in list(shared):
         if not membership.room.is_direct or membership.room.is_group:
-            room_leave(user=user, room_id=membership.room_id)
+            room_leave(user=user, room_id=membership.room_id, account_deleted=True)
     user_delete(user=user)
 
 

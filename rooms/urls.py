@@ -23,5 +23,4 @@ urlpatterns = [
     path("dm/new/", views.dm_new, name="dm-new"),
     path("dm/search/", views.dm_search, name="dm-search"),
     path("register/", account_views.register, name="register"),
-    path("account/delete/", account_views.account_delete, name="account-delete"),
 ]

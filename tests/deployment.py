@@ -80,6 +80,7 @@ def deployment(transactional_db, static_root, tmp_path, s3_bucket) -> Iterator[D
         "TRUSTED_PROXIES": "127.0.0.1",
         "STATIC_ROOT": str(static_root),
         "SEND_RATE_LIMIT": "1000",
+        "SSE_HEARTBEAT_SECONDS": "1",  # so a test sees heartbeats pass nginx
         "LOGIN_THROTTLE_IP_ATTEMPTS": "5",
         "AWS_S3_ENDPOINT_URL": s3_bucket[0],
         "AWS_STORAGE_BUCKET_NAME": s3_bucket[1],

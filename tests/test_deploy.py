@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 
@@ -16,6 +17,7 @@ import pytest
 import websockets
 from PIL import Image
 
+from conftest import event_lines
 from tests.deployment import Deployment
 
 pytestmark = [pytest.mark.services, pytest.mark.server]
@@ -220,3 +222,34 @@ async def _closed(ws) -> bool:
         return False
     except (TimeoutError, websockets.ConnectionClosed):
         return True
+
+
+def test_the_event_stream_passes_nginx_unbuffered_with_its_heartbeats(deployment):
+    ann, ben = account(deployment, "ann"), account(deployment, "ben")
+    room = api(deployment, "POST", "/api/rooms/", {"name": "Streamed"}, token=ann)
+    api(deployment, "POST", f"/api/rooms/{room['id']}/join/", token=ben)
+    stream = urllib.request.Request(
+        f"{deployment.url}/events/stream/",
+        headers={"Authorization": f"Bearer {ben}", "Accept-Encoding": "gzip"},
+    )
+    with urllib.request.urlopen(stream, timeout=10) as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+        assert "Content-Encoding" not in response.headers
+        hello = event_lines(response, '"type":"hello"')[-1]
+        assert json.loads(hello.removeprefix("data: "))["user"]["username"] == "ben"
+        # Each event passes at once (nginx would otherwise hold it until its buffer fills), on
+        # whichever process the send lands: both share Redis.
+        for body in ("first", "second"):
+            started = time.monotonic()
+            api(
+                deployment,
+                "POST",
+                f"/api/rooms/{room['id']}/messages/",
+                {"body": body, "client_id": body},
+                ann,
+            )
+            frame = json.loads(
+                event_lines(response, '"type":"message.new"', wait=5)[-1].removeprefix("data: ")
+            )
+            assert frame["message"]["body"] == body and time.monotonic() - started < 5
+        assert ": heartbeat" in event_lines(response, ": heartbeat", wait=5)  # SSE_HEARTBEAT_SECONDS=1

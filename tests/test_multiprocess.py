@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 
 import pytest
 import websockets
+from rest_framework_simplejwt.tokens import AccessToken
 
 import conftest as root_conftest
 from accounts.services import ws_ticket_issue
+from conftest import event_lines
 from messaging.models import Message
 from rooms import services as rooms
 
@@ -246,3 +249,47 @@ def test_presence_changes_cross_processes_live(start_server, make_user):
 
     asyncio.run(scenario())
     assert presence_states(user_ids=[ben.id])[ben.id].state == "offline"
+
+
+def test_an_event_stream_on_one_process_hears_sends_on_another_and_resumes_on_it(start_server, make_user):
+    ann, ben = make_user("ann"), make_user("ben")
+    room = rooms.room_create(creator=ann, name="General")
+    rooms.room_join(user=ben, room_id=room.id)
+    server_a, server_b = start_server(), start_server()
+    ann_token, ben_token = str(AccessToken.for_user(ann)), str(AccessToken.for_user(ben))
+
+    def send(body: str) -> None:
+        request = urllib.request.Request(
+            f"{server_b.url}/api/rooms/{room.id}/messages/",
+            data=json.dumps({"body": body, "client_id": body}).encode(),
+            headers={"Authorization": f"Bearer {ann_token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+
+    def stream(server, last_event_id: str | None = None):
+        headers = {"Authorization": f"Bearer {ben_token}"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        request = urllib.request.Request(f"{server.url}/events/stream/", headers=headers)
+        return urllib.request.urlopen(request, timeout=10)
+
+    def message(response) -> tuple[str, str]:
+        """(id, body) of the next message.new."""
+        lines = event_lines(response, '"type":"message.new"')
+        frame = json.loads(lines[-1].removeprefix("data: "))
+        assert lines[-2] == f"id: {frame['seq']}"
+        return lines[-2].removeprefix("id: "), frame["message"]["body"]
+
+    with stream(server_a) as on_a:
+        event_lines(on_a, '"type":"hello"')
+        for i in range(4):
+            send(f"m{i}")
+        got = [message(on_a) for _ in range(4)]
+    assert [body for _, body in got] == ["m0", "m1", "m2", "m3"]
+    # As a browser reconnects (here to the other process): Last-Event-ID of the second one.
+    with stream(server_b, last_event_id=got[1][0]) as on_b:
+        event_lines(on_b, '"type":"hello"')
+        send("m4")
+        assert [message(on_b)[1] for _ in range(3)] == ["m2", "m3", "m4"]
+    assert Message.objects.filter(room=room).count() == 5

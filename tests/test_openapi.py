@@ -208,7 +208,9 @@ def test_every_response_is_documented(start_server, world, subtests, settings):
     settings.SEND_RATE_LIMIT = 1_000_000  # the messages aim() writes from this process
     # A send budget no generated burst exhausts; log-in throttling stays as configured, so 429
     # answers from the token endpoint are exercised (and must be documented).
-    server = start_server(extra_env={"SEND_RATE_LIMIT": "1000000"})
+    # The event stream (GET /events/stream/) never ends by itself: here each one ends after a
+    # tenth of a second, as every stream does after SSE_MAX_SECONDS.
+    server = start_server(extra_env={"SEND_RATE_LIMIT": "1000000", "SSE_MAX_SECONDS": "0.1"})
     # An explicit (default) config: no schemathesis.toml found on disk changes what runs.
     schema = schemathesis.openapi.from_url(f"{server.url}/api/schema/", config=schemathesis.Config())
     operations = [result.ok() for result in schema.get_all_operations()]

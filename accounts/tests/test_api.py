@@ -34,7 +34,7 @@ def test_register_creates_user(api):
 def test_register_rejects_invalid_input_and_writes_nothing(api, data, field):
     response = register(api, **data)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert not User.objects.exists()
 
 
@@ -42,7 +42,7 @@ def test_register_rejects_duplicate_username_in_any_case(api, make_user):
     make_user("alice")
     response = register(api, username="ALICE", password=PASSWORD)
     assert response.status_code == 400
-    assert response.json()["username"] == ["That username is taken."]
+    assert response.json()["fields"]["username"] == ["That username is taken."]
     assert User.objects.count() == 1
 
 
@@ -81,7 +81,7 @@ def test_token_with_wrong_password_or_missing_fields(api, make_user):
     )
     missing = api.post("/api/auth/token/", {"username": "alice"}, format="json")
     assert missing.status_code == 400
-    assert "password" in missing.json()
+    assert "password" in missing.json()["fields"]
 
 
 @override_settings(LOGIN_THROTTLE_ATTEMPTS=3)
@@ -197,7 +197,7 @@ def test_me_patch_refuses_bad_input_and_stores_nothing(auth_api, make_user, data
     user = make_user("ann", display_name="Ann")
     response = auth_api(user).patch("/api/auth/me/", data, format="json")
     assert response.status_code == 400
-    assert set(response.json()) <= {"display_name", "theme", "email", "appear_offline"}
+    assert set(response.json()["fields"]) <= {"display_name", "theme", "email", "appear_offline"}
     user.refresh_from_db()
     assert (user.username, user.display_name, user.theme) == ("ann", "Ann", "system")
     assert not user.appear_offline
@@ -228,7 +228,7 @@ def test_password_change_with_a_wrong_old_password_is_refused(auth_api, make_use
         "/api/auth/password/", {"old_password": "guess", "new_password": "Another-Horse-43!"}, format="json"
     )
     assert response.status_code == 400
-    assert "old_password" in response.json()
+    assert "old_password" in response.json()["fields"]
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
 
@@ -266,7 +266,7 @@ def test_me_patch_sets_the_time_zone_and_clock_and_refuses_unknown_ones(auth_api
     for bad in ({"time_zone": "Mars/Olympus_Mons"}, {"time_zone": "x" * 65}, {"clock": "13"}):
         refused = client.patch("/api/auth/me/", {**bad, "display_name": "Changed"}, format="json")
         assert refused.status_code == 400
-        assert set(refused.json()) >= set(bad)
+        assert set(refused.json()["fields"]) >= set(bad)
     user.refresh_from_db()
     assert (user.time_zone, user.clock, user.display_name) == ("Asia/Kolkata", "12", "")
     assert client.patch("/api/auth/me/", {"time_zone": ""}, format="json").json()["time_zone"] == ""

@@ -114,7 +114,7 @@ def test_bad_avatars_over_rest_and_the_web_are_refused_and_store_nothing(auth_ap
             "/api/auth/me/avatar/", {"avatar": upload("x.png", data)}, format="multipart"
         )
         assert refused.status_code == 400
-        assert message in str(refused.json()["avatar"])
+        assert message in str(refused.json()["fields"]["avatar"])
         web = Client()
         web.force_login(user)
         page = web.post("/account/avatar/", {"avatar": upload("x.png", data)})

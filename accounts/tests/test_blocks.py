@@ -71,3 +71,22 @@ def test_the_member_panel_blocks_and_the_page_learns_whom(client, make_user, mak
     assert (
         client.post(f"/rooms/{outsider_room.id}/members/{ben.id}/block/", {"block": "1"}).status_code == 404
     )
+
+
+def announced(callbacks) -> list[tuple[str, dict, list[int]]]:
+    return [(c.args[0].name, c.args[1], c.keywords["users"]) for c in callbacks if "users" in c.keywords]
+
+
+def test_blocking_and_unblocking_tell_the_blockers_other_tabs(make_user, django_capture_on_commit_callbacks):
+    ann, ben, cat = make_user("ann"), make_user("ben"), make_user("cat")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.user_block(user=ann, target_id=ben.id)
+        services.user_block(user=ann, target_id=cat.id)
+        services.user_block(user=ann, target_id=cat.id)  # no change: no event
+        services.user_unblock(user=ann, target_id=ben.id)
+        services.user_unblock(user=ann, target_id=ben.id)  # no change: no event
+    assert announced(callbacks) == [
+        ("blocks.updated", {"blocked": [ben.id]}, [ann.id]),
+        ("blocks.updated", {"blocked": sorted([ben.id, cat.id])}, [ann.id]),
+        ("blocks.updated", {"blocked": [cat.id]}, [ann.id]),
+    ]

@@ -24,8 +24,8 @@ def token(api, username: str, password: str, **extra: str):
     return api.post("/api/auth/token/", {"username": username, "password": password}, format="json", **extra)
 
 
-def web_login(client: Client, username: str, password: str):
-    return client.post("/login/", {"username": username, "password": password})
+def web_login(client: Client, username: str, password: str, **extra: str):
+    return client.post("/login/", {"username": username, "password": password}, **extra)
 
 
 # --- whose address counts ------------------------------------------------------------------
@@ -60,6 +60,34 @@ def test_forged_forwarded_headers_do_not_reset_the_per_ip_budget(api, make_user)
         token(api, f"nobody{n}", "x", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}", HTTP_X_REAL_IP=f"192.0.2.{n}")
     blocked = token(api, "alice", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.99", HTTP_X_REAL_IP="192.0.2.99")
     assert blocked.status_code == 429
+
+
+@override_settings(LOGIN_THROTTLE_IP_ATTEMPTS=3, LOGIN_THROTTLE_ATTEMPTS=100, DEBUG=False)
+def test_forged_forwarded_headers_do_not_reset_the_web_forms_per_ip_budget(make_user):
+    make_user("alice")
+    client = Client()
+    for n in range(3):
+        web_login(
+            client, f"nobody{n}", "x", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}", HTTP_X_REAL_IP=f"192.0.2.{n}"
+        )
+    blocked = web_login(client, "alice", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert blocked.status_code == 429
+
+
+@override_settings(
+    LOGIN_THROTTLE_IP_ATTEMPTS=3, LOGIN_THROTTLE_ATTEMPTS=100, DEBUG=False, TRUSTED_PROXIES=["127.0.0.1"]
+)
+def test_behind_a_configured_proxy_each_forwarded_client_has_its_own_budget(api, make_user):
+    """The other side of the rule: from our own proxy (the test client's 127.0.0.1), the
+    forwarded address is the client, so one client's failures do not block another's log-in."""
+    make_user("alice")
+    for n in range(3):
+        token(api, f"nobody{n}", "x", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert token(api, "alice", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    assert token(api, "alice", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 200
+    web = Client()
+    assert web_login(web, "alice", "x", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    assert web_login(web, "alice", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.3").status_code == 302
 
 
 # --- one normalisation for the lookup and its budget ---------------------------------------

@@ -108,6 +108,16 @@ async def test_session_cookie_from_foreign_or_missing_origin_is_refused(make_use
         (b"http://evil.example", b"evil.example", [], False),  # a host we do not serve
         (b"http://127.0.0.1:8000/path", b"127.0.0.1:8000", [], False),  # not an origin
         (b"null", b"127.0.0.1:8000", [], False),
+        (b"", b"127.0.0.1:8000", [], False),  # present but empty
+        # Look-alikes of a served host: a prefix, a suffix, a subdomain, a userinfo trick.
+        (b"http://evil-parley.example", b"parley.example", [], False),
+        (b"http://parley.example.evil.example", b"parley.example", [], False),
+        (b"http://evil.parley.example", b"parley.example", [], False),
+        (b"http://parley.example@evil.example", b"parley.example", [], False),
+        (b"http://PARLEY.example", b"parley.example", [], True),  # host names are case-insensitive
+        (b"ws://parley.example", b"parley.example", [], False),  # not a page's scheme
+        (b"https://evil-chat.example.com", b"127.0.0.1:8000", ["https://chat.example.com"], False),
+        (b"https://chat.example.com:8443", b"127.0.0.1:8000", ["https://chat.example.com"], False),
         (b"https://chat.example.com", b"127.0.0.1:8000", ["https://chat.example.com"], True),
         (b"http://chat.example.com", b"127.0.0.1:8000", ["https://chat.example.com"], False),
     ],
@@ -116,7 +126,8 @@ async def test_cookie_socket_origin_must_be_this_sites_full_origin(
     make_user, settings, origin, host, trusted, accepted
 ):
     settings.CSRF_TRUSTED_ORIGINS = trusted
-    user = await database_sync_to_async(make_user)("sam")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "parley.example"]
+    user = await database_sync_to_async(make_user)("sam", password=None)  # no Argon2 per case
     cookie = await database_sync_to_async(_session_cookie)(user)
     headers = [(b"origin", origin), (b"host", host), (b"cookie", cookie)]
     communicator, connected, _ = await connect("/ws/", headers=headers)

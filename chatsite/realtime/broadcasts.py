@@ -21,6 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -164,6 +165,22 @@ def events_published(events: list[Event]) -> None:
 def ephemeral_publish(kind: EventKind, payload: dict[str, Any], **audience: Any) -> None:
     """Publish an ephemeral event from sync code (a service, a view): no lock, no database."""
     _group_send(ephemeral_message(kind, payload, **audience))
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """One ephemeral event to publish: its kind, payload and audience (``ephemeral_message``'s
+    keyword arguments)."""
+
+    kind: EventKind
+    payload: dict[str, Any]
+    audience: dict[str, Any]
+
+
+def ephemeral_publish_many(events: list[Ephemeral]) -> None:
+    """Publish several ephemeral events from sync code in one channel-layer message."""
+    messages = [ephemeral_message(e.kind, e.payload, **e.audience) for e in events]
+    _group_send(messages[0] if len(messages) == 1 else {"type": HUB_BATCH_TYPE, "events": messages})
 
 
 async def ephemeral_publish_async(kind: EventKind, payload: dict[str, Any], **audience: Any) -> None:

@@ -23,5 +23,7 @@ def event_kinds(request: HttpRequest) -> dict[str, object]:
         "event_kinds_json": _table(),
         "ws_ping_ms": settings.WS_PING_INTERVAL_MS,
         "ws_pong_ms": settings.WS_PONG_TIMEOUT_MS,
+        "ws_fallback_after": settings.WS_FALLBACK_AFTER,
+        "ws_retry_ms": settings.WS_RETRY_MS,
         "presence_away_seconds": settings.PRESENCE_AWAY_SECONDS,
     }

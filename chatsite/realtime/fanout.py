@@ -145,8 +145,15 @@ class Hub:
             )
         self._started.set()
         refresh = loop.time() + GROUP_REFRESH_SECONDS
+        rejoin = False
         while True:
             try:
+                if rejoin:
+                    # A restarted Redis (without persistence) has forgotten the group: without
+                    # joining again this hub would hear nothing more from the layer.
+                    await layer.group_add(PROCESS_GROUP, self.channel_name)
+                    rejoin = False
+                    refresh = loop.time() + GROUP_REFRESH_SECONDS
                 message = await layer.receive(self.channel_name)
             except asyncio.CancelledError:
                 raise
@@ -155,6 +162,7 @@ class Hub:
                 # cannot know what they missed, so ask them to reconnect: they catch up by seq.
                 logger.exception("hub receive failed; asking local sockets to reconnect")
                 await self.drop_all_sockets()
+                rejoin = True
                 await asyncio.sleep(0.5)
                 continue
             self._last_heard = loop.time()
@@ -216,12 +224,18 @@ class Hub:
             await self._dispatch_logged(message)
 
     async def _watch(self) -> None:
-        """While the stream is quiet, compare ``last_seq`` with the database now and then."""
+        """While the stream is quiet, compare ``last_seq`` with the database: once it has been
+        quiet for ``GAP_CHECK_SECONDS`` (since the last event heard or the last check), so an
+        event lost after its commit waits at most that long. (Checking on fixed ticks, and
+        skipping a tick that came soon after an event, made that up to twice as long.)"""
         loop = asyncio.get_running_loop()
+        checked = loop.time()
         while True:
-            await asyncio.sleep(GAP_CHECK_SECONDS)
-            if loop.time() - self._last_heard < GAP_CHECK_SECONDS:
+            wait = max(self._last_heard, checked) + GAP_CHECK_SECONDS - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
                 continue
+            checked = loop.time()
             try:
                 latest = await database_sync_to_async(selectors.latest_seq)()
                 if latest > self.last_seq:

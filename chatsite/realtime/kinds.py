@@ -131,3 +131,11 @@ PRESENCE = declare("presence.updated", stored=False, audience=Audience.ROOMS, cl
 # Ephemeral, to the sockets showing a room of at most RECEIPTS_MAX_MEMBERS: how far one member's
 # sockets have received the room and (if they share it) read it, for "delivered" and "seen by".
 RECEIPT_UPDATED = declare("receipt.updated", stored=False, audience=Audience.OPEN_ROOM, client="receipt")
+# Ephemeral, to the person's own sockets: a site moderator muted their account site-wide
+# (``muted_until``, ``mute_reason``), so every open composer of theirs disables at once. The mute
+# itself is on the account (read when a page renders); a socket that was down hears nothing, and
+# its page shows the mute on its next load while the server refuses its sends (``muted``).
+ACCOUNT_MUTED = declare("account.muted", stored=False, audience=Audience.USERS, client="account-mute")
+# Ephemeral, to the blocker's own sockets: whom they block now (``blocked``: user ids), so every
+# tab and device collapses (or shows again) that person's messages at once.
+BLOCKS_UPDATED = declare("blocks.updated", stored=False, audience=Audience.USERS, client="blocks")

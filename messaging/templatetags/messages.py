@@ -2,6 +2,7 @@
 
 from django import template
 
+from accounts.models import avatar_colour_of, initials_of
 from messaging.emoji import QUICK_REACTIONS
 
 register = template.Library()
@@ -31,3 +32,14 @@ def file_icon(content_type: str) -> str:
     if content_type in _ARCHIVES:
         return "🗜"
     return next((icon for prefix, icon in _ICONS if content_type.startswith(prefix)), "📄")
+
+
+@register.filter
+def initials(person: dict | None) -> str:
+    """The default picture's letters of a person as a payload names them (``user_brief``)."""
+    return initials_of(person.get("display_name") or person.get("username") or "") if person else ""
+
+
+@register.filter
+def avatar_colour(person: dict | None) -> int:
+    return avatar_colour_of(person.get("id")) if person else 0

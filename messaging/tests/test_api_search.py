@@ -74,7 +74,7 @@ def test_search_pages_and_orders(auth_api, ann, room):
 def test_bad_queries_answer_400_with_the_reason(auth_api, ann, params, field, message):
     response = auth_api(ann).get(URL, params)
     assert response.status_code == 400
-    assert message in response.json()[field][0]
+    assert message in response.json()["fields"][field][0]
 
 
 def test_a_private_room_of_others_is_refused_like_a_missing_one(auth_api, ann, make_user):
@@ -83,7 +83,9 @@ def test_a_private_room_of_others_is_refused_like_a_missing_one(auth_api, ann, m
     hidden = client.get(URL, {"q": "in:hidden"})
     missing = client.get(URL, {"q": "in:hidden2"})
     assert hidden.status_code == missing.status_code == 400
-    assert hidden.json()["q"][0].replace("hidden", "X") == missing.json()["q"][0].replace("hidden2", "X")
+    assert hidden.json()["fields"]["q"][0].replace("hidden", "X") == missing.json()["fields"]["q"][0].replace(
+        "hidden2", "X"
+    )
 
 
 def test_search_needs_authentication(api):

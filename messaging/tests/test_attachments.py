@@ -15,6 +15,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -473,9 +474,9 @@ def test_rest_upload_then_send(room_of_two, settings, tmp_path):
     refused = client.post(
         f"/api/rooms/{room.id}/messages/", {"attachments": [made.json()["id"]]}, format="json"
     )
-    assert refused.status_code == 400 and "attachments" in refused.json()
+    assert refused.status_code == 400 and "attachments" in refused.json()["fields"]
     empty = client.post(f"/api/rooms/{room.id}/messages/", {}, format="json")
-    assert empty.status_code == 400 and "body" in empty.json()
+    assert empty.status_code == 400 and "body" in empty.json()["fields"]
 
 
 def test_composer_form_sends_attachments(room_of_two, settings, tmp_path):
@@ -581,6 +582,27 @@ def test_cleanup_uploads_removes_only_abandoned_unsent_uploads(
     default = storages["default"]
     assert not default.exists(old.file.name)
     assert default.exists(fresh.file.name) and default.exists(sent.file.name)
+
+
+def test_cleanup_uploads_removes_stored_files_no_upload_names_once_old(
+    storage, room_of_two, django_capture_on_commit_callbacks
+):
+    """A server killed between storing an upload's file and saving its row leaves the file;
+    the sweep removes it once it is as old as an abandoned upload, never a file a row names."""
+    room, alice, _ = room_of_two
+    kept = uploads.attachment_upload(uploader=alice, room_id=room.id, upload=upload("kept.png", png((4, 4))))
+    send_with(alice, room, [kept])
+    default = storages["default"]
+    left = default.save(f"attachments/{room.id}/{'a' * 32}/original.png", ContentFile(png((4, 4))))
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("cleanup_uploads", stdout=out)  # 24 h: it may be an upload in progress
+    assert "0 orphaned files" in out.getvalue() and default.exists(left)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("cleanup_uploads", "--hours", "0", stdout=out)
+    assert "1 orphaned file " in out.getvalue()
+    assert not default.exists(left)
+    assert default.exists(kept.file.name) and default.exists(kept.thumbnail.name)
 
 
 def test_message_admin_lists_its_attachments_read_only(room_of_two, settings, tmp_path, make_user):

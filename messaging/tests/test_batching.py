@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from channels.db import database_sync_to_async as db
 from channels.testing import HttpCommunicator, WebsocketCommunicator
-from django.db import connection
+from django.db import OperationalError, connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import ws_ticket_issue
@@ -130,7 +130,7 @@ async def test_rest_errors_from_the_batcher_are_the_api_errors(make_user, make_r
     path = f"/api/rooms/{room.id}/messages/"
     blank = await post(str(AccessToken.for_user(ann)), path, {"body": "   "})
     assert blank["status"] == 400
-    assert "body" in json.loads(blank["body"])
+    assert "body" in json.loads(blank["body"])["fields"]
     foreign = await post(str(AccessToken.for_user(outsider)), path, {"body": "hello"})
     missing = await post(str(AccessToken.for_user(ann)), "/api/rooms/999999/messages/", {"body": "hello"})
     assert foreign["status"] == missing["status"] == 404
@@ -210,3 +210,55 @@ async def next_frame(communicator: WebsocketCommunicator, kind: str) -> dict:
         frame = await communicator.receive_json_from(timeout=10)
         if frame["type"] == kind:
             return frame
+
+
+def _down_for_one_batch(write):
+    """``write`` behind a database that refuses the first batch, as PostgreSQL restarting does."""
+    calls = {"n": 0}
+
+    def written(items):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("terminating connection due to administrator command")
+        return write(items)
+
+    return written
+
+
+async def test_sends_while_the_database_is_unreachable_fail_with_send_failed(
+    make_user, make_room, monkeypatch
+):
+    """A restarting PostgreSQL made the socket answer internal_error: the batch's write raised
+    OperationalError, which is no DomainError. Now each send of that batch gets send_failed
+    (retry with the same client_id), the socket stays open, and the next send is stored."""
+    ann = await db(make_user)("ann")
+    room = await db(make_room)(ann, name="General")
+    monkeypatch.setattr(batching, "_write", _down_for_one_batch(batching._write))
+    ws = await open_socket(ann)
+    await ws.send_json_to({"type": "message.send", "room": room.id, "body": "lost", "client_id": "a1"})
+    error = await next_frame(ws, "error")
+    assert (error["code"], error["client_id"]) == ("send_failed", "a1") and error["detail"]
+    await ws.send_json_to({"type": "message.send", "room": room.id, "body": "again", "client_id": "a1"})
+    ack = await next_frame(ws, "message.ack")
+    assert (ack["client_id"], ack["duplicate"]) == ("a1", False)
+    await ws.disconnect()
+    assert await db(list)(Message.objects.values_list("body", flat=True)) == ["again"]
+
+
+async def test_reads_while_the_database_is_unreachable_fail_with_read_failed(
+    make_user, make_room, monkeypatch
+):
+    """Reads have their own group commit: a batch the database refuses answers read_failed (the
+    page reports the read again later), the socket stays open, and the next read is marked."""
+    ann, ben = await db(make_user)("ann"), await db(make_user)("ben")
+    room = await db(make_room)(ann, name="General", members=(ben,))
+    sent = await db(services.message_send)(sender=ann, room_id=room.id, body="hello", client_id="h1")
+    monkeypatch.setattr(batching, "_mark_read", _down_for_one_batch(batching._mark_read))
+    ws = await open_socket(ben)
+    await ws.send_json_to({"type": "read", "room": room.id, "message": sent.message.id})
+    error = await next_frame(ws, "error")
+    assert error["code"] == "read_failed" and error["detail"]
+    await ws.send_json_to({"type": "read", "room": room.id, "message": sent.message.id})
+    updated = await next_frame(ws, "read.updated")
+    assert (updated["room"], updated["last_read"], updated["unread"]) == (room.id, sent.message.id, 0)
+    await ws.disconnect()

@@ -7,7 +7,7 @@ import pytest
 from channels.db import database_sync_to_async as db
 
 from accounts.services import user_profile_update
-from chatsite.realtime import broadcasts
+from conftest import ephemeral_published
 from messaging import reads, receipts, services
 from messaging.exceptions import InvalidDeliveredPointer
 from messaging.tests.test_consumers import assert_still_open, connect, hello, show
@@ -26,9 +26,9 @@ def delivered(user, room) -> int:
 def receipts_published(callbacks) -> list[tuple[dict, int]]:
     """(payload, room) of each receipt.updated published on commit."""
     return [
-        (c.args[1], c.keywords["room_id"])
-        for c in callbacks
-        if getattr(c, "func", None) is broadcasts.ephemeral_publish and c.args[0].name == "receipt.updated"
+        (payload, audience["room_id"])
+        for kind, payload, audience in ephemeral_published(callbacks)
+        if kind == "receipt.updated"
     ]
 
 
@@ -127,7 +127,7 @@ def test_rest_delivered_and_receipts(auth_api, room_of_two, make_user, make_room
     )
     assert delivered(ben, room) == message.id
     answer = client.post(f"/api/rooms/{room.id}/delivered/", {"message": message.id + 1}, format="json")
-    assert answer.status_code == 400 and "message" in answer.json()
+    assert answer.status_code == 400 and "message" in answer.json()["fields"]
     assert client.post(f"/api/rooms/{room.id}/delivered/", {"message": "x"}, format="json").status_code == 400
     body = auth_api(ann).get(f"/api/rooms/{room.id}/receipts/").json()
     assert (body["latest"], body["latest_sender"], body["delivered"], body["seen"]) == (

@@ -231,3 +231,16 @@ def test_the_moderation_log_cannot_be_changed_in_the_admin(scene):
     client.post(f"/admin/accounts/moderationlogentry/{entry.pk}/delete/", {"post": "yes"})
     client.post(f"/admin/accounts/moderationlogentry/{entry.pk}/change/", {"reason": "rewritten"})
     assert ModerationLogEntry.objects.get().reason == "fine"
+
+
+def test_a_site_wide_mute_is_pushed_to_the_muted_persons_sockets(scene, django_capture_on_commit_callbacks):
+    report, _ = reports.message_report(reporter=scene["ann"], message_id=scene["said"].id, reason="spam")
+    with django_capture_on_commit_callbacks() as callbacks:
+        reports.reports_mute_authors(
+            actor=scene["mod"], report_ids=[report.pk], minutes=60, reason="spam wave", via="admin"
+        )
+    until = User.objects.get(pk=scene["ben"].pk).muted_until
+    pushed = [(c.args[0].name, c.args[1], c.keywords["users"]) for c in callbacks if "users" in c.keywords]
+    assert pushed == [
+        ("account.muted", {"muted_until": until.isoformat(), "mute_reason": "spam wave"}, [scene["ben"].id])
+    ]

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from chatsite.realtime.models import Event
@@ -73,3 +74,31 @@ def test_bad_arguments_are_refused(aged, args):
 def test_the_service_refuses_a_bad_age():
     with pytest.raises(ValueError):
         messages_purge(older_than_days=0)
+
+
+def test_a_purge_is_in_each_rooms_moderation_log_and_a_dry_run_is_not(aged, auth_api, make_user):
+    from accounts.models import ModerationAction, ModerationLogEntry
+
+    general, other, old, old_other, _new = aged
+    run("--older-than", "30")
+    assert not ModerationLogEntry.objects.exists()
+    run("--older-than", "30", "--execute")
+    entries = {e.room_id: e for e in ModerationLogEntry.objects.all()}
+    assert set(entries) == {general.id, other.id}
+    purge = entries[general.id]
+    assert (purge.action, purge.interface, purge.actor_id) == (
+        ModerationAction.MESSAGES_PURGE,
+        "command",
+        None,
+    )
+    assert sorted(purge.detail["messages"]) == sorted(m.id for m in old) and purge.detail["count"] == 3
+    assert "30 day" in purge.reason
+    assert entries[other.id].detail["messages"] == [old_other.id]
+    # The room's owner reads it in the room's log (REST) and on its settings page.
+    owner = general.memberships.get(role="owner").user
+    log = auth_api(owner).get(f"/api/rooms/{general.id}/moderation-log/").json()
+    assert [(e["action"], e["actor"], e["detail"]["count"]) for e in log] == [("messages.purge", None, 3)]
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/rooms/{general.id}/settings/").content.decode()
+    assert "Purged old messages (retention): 3 messages" in page and "(the server)" in page

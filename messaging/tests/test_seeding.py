@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import User
 from chatsite.realtime.models import Event
 from messaging import seeding, services
 from messaging.models import Message
+from messaging.selectors import unread_counts, unread_in_room
 from messaging.serialization import message_payload
 from rooms import services as room_services
 from rooms.models import Membership, Room
@@ -162,6 +164,8 @@ def test_demo_is_lively_and_idempotent():
     assert list(Room.objects.filter(is_default=True).values_list("name", flat=True)) == ["general"]
     assert Room.objects.filter(kind=Room.Kind.PRIVATE).exists()
     assert Room.objects.filter(kind=Room.Kind.DIRECT).exists()
+    (group,) = [r for r in Room.objects.filter(kind=Room.Kind.DIRECT) if r.is_group]
+    assert (group.name, group.named, group.memberships.count()) == ("Release crew", True, 3)
     for room in Room.objects.all():
         assert room.messages.exists()
         assert room.last_activity_at is not None
@@ -175,6 +179,26 @@ def test_demo_is_lively_and_idempotent():
     call_command("seed_chat", "--demo", stdout=StringIO())
     assert (Message.objects.count(), Event.objects.count(), Membership.objects.count()) == counts
     assert "Demo login" in out.getvalue()
+
+
+def test_demo_login_finds_unread_rooms_a_mention_and_seen_messages():
+    call_command("seed_chat", "--demo", stdout=StringIO())
+    me = User.objects.get(username=seeding.username_for(0))
+    unread = {Room.objects.get(pk=u.room_id).name or "dm": u for u in unread_counts(user=me)}
+    assert (unread["general"].count, unread["random"].count, unread["random"].mentions) == (0, 2, 1)
+    bob = User.objects.get(username=seeding.username_for(1))
+    dm = Room.objects.filter(kind=Room.Kind.DIRECT, named=False, memberships__user=me).get(
+        memberships__user=bob
+    )
+    assert unread_in_room(user_id=me.id, room_id=dm.id, last_read=_pointer(me, dm)).count == 1
+    general = Room.objects.get(name="general")
+    newest = general.messages.order_by("-id").first()
+    assert not Membership.objects.filter(room=general, last_read_message_id__lt=newest.id).exists()
+    assert Membership.objects.get(user=me, room__name="random").notify == Membership.Notify.MENTIONS
+
+
+def _pointer(user, room) -> int:
+    return Membership.objects.get(user=user, room=room).last_read_message_id
 
 
 def test_command_reports_progress_for_load_sizes():

@@ -61,7 +61,7 @@ def test_invite_and_remove(auth_api, make_user):
         == 403
     )
     unknown = ann_client.post(f"/api/rooms/{room_id}/members/", {"username": "ghost"}, format="json")
-    assert unknown.status_code == 400 and "username" in unknown.json()
+    assert unknown.status_code == 400 and "username" in unknown.json()["fields"]
     assert ann_client.delete(f"/api/rooms/{room_id}/members/{ben.id}/").status_code == 204
     assert not Membership.objects.filter(user=ben).exists()
     assert auth_api(cat).delete(f"/api/rooms/{room_id}/members/{ann.id}/").status_code == 404
@@ -89,7 +89,7 @@ def test_join_answers_the_room_with_its_member_count(auth_api, make_user, make_r
 def test_browse_refuses_nul_in_search(auth_api):
     response = auth_api().get("/api/rooms/?public=1&search=a%00b")
     assert response.status_code == 400  # was a 500 on PostgreSQL
-    assert set(response.json()) == {"search"}
+    assert set(response.json()["fields"]) == {"search"}
 
 
 @pytest.mark.parametrize("method", ["get", "post", "delete"])
@@ -144,7 +144,7 @@ def test_presence_says_away_and_hides_who_appears_offline(auth_api, room_of_two,
 @pytest.mark.parametrize("users", ["", "1,x", "1,,2", "-1", ",".join(str(i) for i in range(1, 102))])
 def test_presence_refuses_bad_user_lists(auth_api, users):
     answer = auth_api().get(f"/api/presence/?users={users}")
-    assert answer.status_code == 400 and "users" in answer.json()
+    assert answer.status_code == 400 and "users" in answer.json()["fields"]
 
 
 def test_account_delete_needs_the_password(auth_api, make_user, make_room):
@@ -153,7 +153,7 @@ def test_account_delete_needs_the_password(auth_api, make_user, make_room):
     client = auth_api(user)
     refused = client.post("/api/auth/me/delete/", {"password": "guess"}, format="json")
     assert refused.status_code == 400
-    assert "password" in refused.json()
+    assert "password" in refused.json()["fields"]
     assert Membership.objects.filter(room=room, user=user).exists()
     assert client.post("/api/auth/me/delete/", {"password": PASSWORD}, format="json").status_code == 204
     assert not Membership.objects.filter(room=room, user_id=user.id).exists()
@@ -201,7 +201,7 @@ def test_patch_room_settings(auth_api, make_user, make_room):
     refused = auth_api(member).patch(f"/api/rooms/{room.id}/", {"name": "Mine"}, format="json")
     assert refused.status_code == 403
     bad = auth_api(owner).patch(f"/api/rooms/{room.id}/", {"name": "\u200b"}, format="json")
-    assert bad.status_code == 400 and "name" in bad.json()
+    assert bad.status_code == 400 and "name" in bad.json()["fields"]
     assert Room.objects.get(pk=room.pk).name == "Team"
 
 
@@ -263,3 +263,22 @@ def test_group_conversations_add_people_leave_and_take_a_name(auth_api, make_use
         Event.objects.filter(room_id=gid).order_by("seq").values_list("type", "payload__user__username")
     )
     assert types[3:] == [("member.joined", "dan"), ("room.updated", None), ("member.left", "cat")]
+
+
+def test_admin_lists_group_conversations_apart_with_their_people(make_user, make_room):
+    from django.test import Client
+
+    root = make_user("root", is_staff=True, is_superuser=True)
+    ann = make_user("ann")
+    make_user("bob"), make_user("cy")
+    make_room(ann, name="Lobby")
+    pair, _ = rooms_services.dm_open(user=ann, usernames=["bob"])
+    group, _ = rooms_services.dm_open(user=ann, usernames=["bob", "cy"])
+    rooms_services.room_update(actor=ann, room_id=group.id, name="Crew")
+    client = Client()
+    client.force_login(root)
+    page = client.get("/admin/rooms/room/?conversation=group").content.decode()
+    assert "Crew" in page and "group (named)" in page and f"/admin/rooms/room/{pair.pk}/" not in page
+    assert ">3</td>" in page  # its people
+    page = client.get("/admin/rooms/room/?conversation=one_to_one").content.decode()
+    assert f"/admin/rooms/room/{pair.pk}/" in page and "Crew" not in page and "Lobby" not in page

@@ -43,7 +43,7 @@ def test_bad_mute_lengths_are_400_and_write_nothing(auth_api, room_cast, minutes
         f"/api/rooms/{room.id}/members/{member.id}/mute/", {"minutes": minutes}, format="json"
     )
     assert response.status_code == 400
-    assert "minutes" in response.json()
+    assert "minutes" in response.json()["fields"]
     assert not RoomMute.objects.exists() and not ModerationLogEntry.objects.exists()
 
 
@@ -68,7 +68,7 @@ def test_muting_a_user_of_another_room_is_400(auth_api, make_user, make_room, ro
     response = auth_api(owner).post(
         f"/api/rooms/{room.id}/members/{stranger.id}/mute/", {"minutes": 5}, format="json"
     )
-    assert response.status_code == 400 and "not a member" in response.json()["user"][0]
+    assert response.status_code == 400 and "not a member" in response.json()["fields"]["user"][0]
 
 
 def test_roles_transfer_moderate_and_log(auth_api, room_cast):

@@ -38,7 +38,7 @@ def test_rest_reads_and_sets_the_level(auth_api, room_of_two, make_user, make_ro
     assert client.get(url).json() == {"level": "mentions"}
     assert client.put(url, {"level": "all"}, format="json").json() == {"level": "all"}
     answer = client.put(url, {"level": "loud"}, format="json")
-    assert answer.status_code == 400 and "level" in answer.json()
+    assert answer.status_code == 400 and "level" in answer.json()["fields"]
     assert level(ben, room) == "all"
     secret = make_room(make_user(), kind="private")
     for other in (f"/api/rooms/{secret.id}/notifications/", "/api/rooms/999999/notifications/"):

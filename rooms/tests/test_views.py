@@ -8,7 +8,7 @@ from django.test import Client
 
 from accounts.models import User
 from chatsite.realtime.presence import ProcessPresence
-from conftest import PASSWORD
+from conftest import PASSWORD, elements
 from messaging.models import Message
 from messaging.services import message_send
 from rooms import services
@@ -290,3 +290,22 @@ def test_room_settings_page_for_owners_403_for_members_404_for_others(owner, mak
     assert client_for(bob).get(f"/rooms/{room.id}/settings/").status_code == 403
     assert client_for(eve).get(f"/rooms/{room.id}/settings/").status_code == 404
     assert Room.objects.get(pk=room.pk).name == "Everyone"
+
+
+def test_the_dm_list_shows_each_partners_picture(make_user, client):
+    olga, bob, cy = make_user("olga"), make_user("bob"), make_user("cy")
+    User.objects.filter(pk=bob.pk).update(avatar=f"avatars/{bob.pk}/pic.webp")
+    pair, _ = services.dm_open(user=olga, usernames=["bob"])
+    solo, _ = services.dm_open(user=olga, usernames=["cy"])
+    group, _ = services.dm_open(user=olga, usernames=["bob", "cy"])
+    client.force_login(olga)
+    html = client.get("/").content.decode()
+
+    def item(room_id: int) -> str:
+        start = html.index(f'id="sidebar-room-{room_id}"')
+        return html[start : html.index("</li>", start)]
+
+    assert [a["src"] for t, a in elements(item(pair.id)) if t == "img"] == [f"/avatars/{bob.pk}/pic.webp"]
+    initials = [a for t, a in elements(item(solo.id)) if "avatar-initials" in (a.get("class") or "")]
+    assert len(initials) == 1 and f"avatar-c{cy.pk % 8}" in initials[0]["class"]
+    assert "avatar" not in item(group.id) and 'class="room-kind"' in item(group.id)

@@ -170,10 +170,7 @@
   }
 
   function errorText(answer) {
-    if (!answer) return "";
-    if (answer.detail) return answer.detail;
-    var first = Object.keys(answer)[0];
-    return first && Array.isArray(answer[first]) ? answer[first][0] : "";
+    return (answer && answer.detail) || ""; // every API error has one
   }
 
   function failed(item, text) {

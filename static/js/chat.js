@@ -1,4 +1,6 @@
-// The live page: one WebSocket at /ws/?html=1, resumed from the highest seq seen.
+// The live page: one WebSocket at /ws/?html=1, resumed from the highest seq seen. Where
+// WebSockets are blocked (some proxies), the same events arrive over the event stream
+// (/events/stream/, Server-Sent Events) and sends go over REST, until a WebSocket opens again.
 //
 // Messages are never rendered here: each message.new frame carries `html`, rendered on the
 // server from messaging/_message.html — the partial the page itself was rendered with. This
@@ -30,6 +32,16 @@
   // it is found by a ping every PING_MS that must be answered (by anything) within PONG_MS.
   var PING_MS = Number(app.dataset.pingMs) || 15000;
   var PONG_MS = Number(app.dataset.pongMs) || 10000;
+  // Fallback: after FALLBACK_AFTER sockets in a row close before their hello, receive over the
+  // event stream; try a WebSocket again after RETRY_MS (doubling), and switch back when one opens.
+  var FALLBACK_AFTER = Number(app.dataset.wsFallbackAfter) || 3;
+  var RETRY_MS = Number(app.dataset.wsRetryMs) || 30000;
+  var transport = "websocket"; // or "events": the event stream in, REST out
+  var stream = null; // the EventSource, on the event stream
+  var failedOpens = 0;
+  var probeDelay = RETRY_MS;
+  var probeTimer = null;
+  var transportNote = document.getElementById("transport-status");
   // client_id -> {el, body, acked, waiting, replyTo}; ``waiting``: not sent yet, goes when the
   // connection is back (same client_id, so the server stores it once whatever reached it).
   var pending = new Map();
@@ -139,6 +151,22 @@
     document.querySelectorAll("li.message").forEach(decorate);
   });
 
+  // A mute ends by itself, with no event: the panel asks the server again when the first mute it
+  // shows ends (the end is the server's, in each "Muted until"), so it never shows a past one.
+  var muteEndTimer = null;
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail || !event.detail.target || event.detail.target.id !== "member-panel") return;
+    clearTimeout(muteEndTimer);
+    var ends = Array.prototype.map.call(event.detail.target.querySelectorAll(".member-muted time[datetime]"), function (t) {
+      return new Date(t.getAttribute("datetime")) - new Date();
+    });
+    if (!ends.length) return;
+    var first = Math.max(0, Math.min.apply(null, ends));
+    muteEndTimer = setTimeout(function () {
+      htmx.trigger(document.body, "parley:members");
+    }, Math.min(first + 500, 2147483000));
+  });
+
   document.addEventListener("click", function (event) {
     var reveal = event.target.closest && event.target.closest(".reveal-blocked");
     if (!reveal) return;
@@ -239,24 +267,35 @@
 
   function connect() {
     ready = false;
-    var current = new WebSocket(socketUrl());
-    socket = current;
+    socket = openSocket(null);
     answerWithin(PONG_MS); // the handshake and hello, too, or this attempt is given up
+  }
+
+  // ``first``, if given, hears the socket's first frame before anything else does.
+  function openSocket(first) {
+    var current = new WebSocket(socketUrl());
+    if (first) current.addEventListener("message", first, { once: true });
     current.addEventListener("message", function (event) {
       if (current !== socket) return; // a socket given up as hung, heard from at last
       clearTimeout(deadline); // anything heard answers the ping
       deadline = null;
-      var frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (_) {
-        return;
-      }
-      handle(frame);
+      handleText(event.data);
     });
     current.addEventListener("close", function (event) {
       if (current === socket) lost(event.code);
     });
+    return current;
+  }
+
+  // One frame as received, over either transport.
+  function handleText(text) {
+    var frame;
+    try {
+      frame = JSON.parse(text);
+    } catch (_) {
+      return;
+    }
+    handle(frame);
   }
 
   function answerWithin(ms) {
@@ -280,7 +319,20 @@
   }
 
   function lost(code) {
+    var opened = ready;
     socket = null;
+    offline();
+    if (leaving) return;
+    if (code === 4401 || code === 4403) {  // signed out, or account deactivated
+      signedOut();
+      return;
+    }
+    failedOpens = opened ? 0 : failedOpens + 1;
+    if (failedOpens >= FALLBACK_AFTER) useStream();
+    else reconnectLater();
+  }
+
+  function offline() {
     ready = false;
     clearInterval(pingTimer);
     clearTimeout(deadline);
@@ -289,12 +341,148 @@
     pending.forEach(function (entry, clientId) {
       if (!entry.acked && !entry.el.classList.contains("failed")) markWaiting(clientId);
     });
+  }
+
+  function signedOut() {
+    location.assign("/login/?next=" + encodeURIComponent(location.pathname));
+  }
+
+  // -- the fallback: the event stream in, REST out ---------------------------------------------
+
+  function useStream() {
+    transport = "events";
+    openStream();
+    scheduleProbe();
+  }
+
+  function openStream() {
+    ready = false;
+    var url = "/events/stream/?html=1&since=" + lastSeq + (roomId !== null ? "&room=" + roomId : "");
+    var current = new EventSource(url);
+    stream = current;
+    current.addEventListener("message", function (event) {
+      if (current === stream) handleText(event.data);
+    });
+    // The server ends a stream with the WebSocket's close code (1013: come back; 4403: do not).
+    current.addEventListener("close", function (event) {
+      if (current !== stream) return;
+      var code = 0;
+      try {
+        code = JSON.parse(event.data).code;
+      } catch (_) {}
+      streamLost(code);
+    });
+    current.addEventListener("error", function () {
+      if (current !== stream) return;
+      // CONNECTING: the browser reconnects by itself, resuming from Last-Event-ID.
+      if (current.readyState === EventSource.CLOSED) streamLost(0);
+      else {
+        offline();
+        showBanner("Connection lost. Reconnecting…");
+      }
+    });
+  }
+
+  function streamLost(code) {
+    if (stream) stream.close();
+    stream = null;
+    offline();
     if (leaving) return;
-    if (code === 4401 || code === 4403) {  // signed out, or account deactivated
-      location.assign("/login/?next=" + encodeURIComponent(location.pathname));
-      return;
+    if (code === 4403) return signedOut();
+    showBanner("Connection lost. Reconnecting…");
+    setTimeout(function () {
+      if (transport === "events" && stream === null) openStream();
+    }, 1000 + Math.random() * 2000);
+  }
+
+  // While on the event stream, a WebSocket is tried now and then; the first that says hello
+  // takes over (its since is the page's cursor, and frames already seen are skipped).
+  function scheduleProbe() {
+    clearTimeout(probeTimer);
+    probeTimer = setTimeout(probe, probeDelay * (0.75 + Math.random() / 2));
+    probeDelay = Math.min(probeDelay * 2, RETRY_MS * 8);
+  }
+
+  function probe() {
+    if (transport !== "events" || leaving) return;
+    var candidate;
+    var timer = setTimeout(function () {
+      candidate.close();
+    }, PONG_MS);
+    candidate = openSocket(function () {
+      clearTimeout(timer);
+      if (transport !== "events") return candidate.close();
+      var old = stream;
+      stream = null;
+      if (old) old.close();
+      transport = "websocket";
+      failedOpens = 0;
+      probeDelay = RETRY_MS;
+      socket = candidate; // its hello, heard next, makes it the page's connection
+    });
+    candidate.addEventListener("close", function () {
+      clearTimeout(timer);
+      if (candidate !== socket && transport === "events") scheduleProbe();
+    });
+  }
+
+  function showTransport() {
+    if (!transportNote) return;
+    transportNote.hidden = false;
+    transportNote.dataset.transport = transport;
+    transportNote.textContent =
+      transport === "events"
+        ? "Live over the fallback event stream (WebSockets are unavailable here)."
+        : "Live over WebSocket.";
+  }
+
+  function csrfToken() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body)
+    });
+  }
+
+  // A frame of the socket's protocol, over REST (the same services). False: not sent.
+  function sendOverRest(frame) {
+    var rooms = "/api/rooms/" + frame.room;
+    switch (frame.type) {
+      case "message.send":
+        var body = { body: frame.body, client_id: frame.client_id };
+        if (frame.reply_to) body.reply_to = frame.reply_to;
+        if (frame.attachments) body.attachments = frame.attachments;
+        post(rooms + "/messages/", body)
+          .then(function (response) {
+            return response.json().then(function (data) {
+              if (response.ok) {
+                handle({ type: "message.ack", client_id: frame.client_id, duplicate: response.status === 200, message: data });
+              } else {
+                markFailed(frame.client_id, data.detail || "Not sent.");
+              }
+            });
+          })
+          .catch(function () {
+            markFailed(frame.client_id, "Not sent: the server could not be reached.");
+          });
+        return true;
+      case "read":
+      case "delivered":
+        post(rooms + "/" + frame.type + "/", { message: frame.message }).catch(function () {});
+        return true;
+      case "typing.start":
+      case "typing.stop":
+        post(rooms + "/typing/", { typing: frame.type === "typing.start" }).catch(function () {});
+        return true;
+      default:
+        return false; // ping, presence, room.open: the stream has no use for them
     }
-    reconnectLater();
   }
 
   function reconnectLater() {
@@ -306,6 +494,7 @@
   }
 
   function send(frame) {
+    if (transport === "events") return ready && stream !== null && sendOverRest(frame);
     if (socket && ready && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify(frame));
       return true;
@@ -327,14 +516,20 @@
     "room-update": onRoomUpdate,
     presence: onPresence,
     receipt: onReceipt,
-    "member-update": onMemberUpdate
+    "member-update": onMemberUpdate,
+    "account-mute": onAccountMute,
+    blocks: onBlocks
   };
 
   function handle(frame) {
     var kind = KINDS[frame.type];
     if (kind) {
       // Only stored events move the cursor (not acks, whose event may still be on its way).
-      if (kind.stored && typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
+      // One connection never repeats an event; two, while switching transports, may.
+      if (kind.stored && typeof frame.seq === "number") {
+        if (frame.seq <= lastSeq) return;
+        lastSeq = frame.seq;
+      }
       if (CLIENT[kind.client]) CLIENT[kind.client](frame);
       showReceipts();
       return;
@@ -344,11 +539,15 @@
         ready = true;
         everConnected = true;
         attempts = 0;
+        failedOpens = 0;
         showBanner("");
+        showTransport();
         setComposerEnabled(true);
         clearInterval(pingTimer);
-        pingTimer = setInterval(ping, PING_MS);
-        // Typing is sent only to sockets that show the room: say which one this page shows.
+        // The event stream has its own heartbeats, and the browser reconnects it by itself.
+        if (transport === "websocket") pingTimer = setInterval(ping, PING_MS);
+        // Typing is sent only to sockets that show the room: say which one this page shows
+        // (the event stream names it in its URL).
         if (roomId !== null) send({ type: "room.open", room: roomId });
         // What could not be sent while the connection was away goes now, in the order written.
         pending.forEach(function (entry, clientId) {
@@ -365,6 +564,10 @@
         break;
       case "error":
         if (frame.client_id && pending.has(frame.client_id)) markFailed(frame.client_id, frame.detail);
+        if (frame.code === "read_failed") {
+          lastReadSent = 0; // not recorded: report it again
+          setTimeout(scheduleRead, 5000);
+        }
         break;
       case "resync":
         location.reload();
@@ -473,13 +676,15 @@
     var room = frame.room || {};
     if (room.id !== roomId) return;
     if (frame.user && frame.user.id === userId && composer) {
-      // A site-wide mute (by a site moderator) outranks the room's: it stays shown.
-      if (composer.dataset.muteScope !== "site" && frame.muted_until) {
+      // A site-wide mute (by a site moderator) outranks the room's while it lasts: it stays shown.
+      if (!siteMuted() && frame.muted_until) {
         composer.dataset.mutedUntil = frame.muted_until;
         composer.dataset.muteReason = frame.mute_reason || "";
-      } else if (composer.dataset.muteScope !== "site") {
+        delete composer.dataset.muteScope;
+      } else if (!siteMuted()) {
         delete composer.dataset.mutedUntil;
         delete composer.dataset.muteReason;
+        delete composer.dataset.muteScope;
       }
       var manages = frame.role === "owner" || frame.role === "admin";
       setFlag(composer, "canManage", manages);
@@ -491,6 +696,27 @@
       applyPosting();
     }
     htmx.trigger(document.body, "parley:members");
+  }
+
+  function siteMuted() {
+    var d = composer ? composer.dataset : {};
+    return d.muteScope === "site" && Boolean(d.mutedUntil) && new Date(d.mutedUntil) > new Date();
+  }
+
+  // A site moderator muted this account everywhere: the composer of every tab disables at once.
+  function onAccountMute(frame) {
+    if (!composer || !frame.muted_until) return;
+    composer.dataset.mutedUntil = frame.muted_until;
+    composer.dataset.muteReason = frame.mute_reason || "";
+    composer.dataset.muteScope = "site";
+    applyPosting();
+  }
+
+  // This person blocked or unblocked someone (here or in another tab): collapse or show again.
+  function onBlocks(frame) {
+    blockedUsers = (frame.blocked || []).join(",");
+    document.querySelectorAll("li.message").forEach(decorate);
+    if (document.getElementById("blocked-users")) htmx.trigger(document.body, "parley:members");
   }
 
   // -- room settings ----------------------------------------------------------------------------
@@ -1254,12 +1480,13 @@
   window.addEventListener("pagehide", function () {
     leaving = true; // navigating away is not a dropped connection: no banner, no retry
     if (socket) socket.close(1000);
+    if (stream) stream.close();
   });
   window.addEventListener("pageshow", function (event) {
     if (event.persisted) location.reload(); // back/forward cache: render afresh, resume by seq
   });
   // Exposed for tests and debugging: the cursor the next connection resumes from.
   app.parleyState = function () {
-    return { seq: lastSeq, ready: ready, everConnected: everConnected };
+    return { seq: lastSeq, ready: ready, everConnected: everConnected, transport: transport };
   };
 })();

@@ -7,6 +7,7 @@ import contextlib
 
 import pytest
 from channels.db import database_sync_to_async as db
+from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.utils import timezone
 from accounts.services import ws_ticket_issue
 from chatsite.asgi import application
 from chatsite.realtime import fanout
-from chatsite.realtime.broadcasts import HUB_MESSAGE_TYPE
+from chatsite.realtime.broadcasts import HUB_MESSAGE_TYPE, PROCESS_GROUP
 from chatsite.realtime.models import Event
 from chatsite.realtime.selectors import latest_seq
 from messaging import services
@@ -112,16 +113,57 @@ async def test_hub_that_cannot_subscribe_raises(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 async def test_lost_layer_asks_local_sockets_to_reconnect(monkeypatch):
     monkeypatch.setattr(fanout, "get_channel_layer", FlakyLayer)
+    hub = await started_hub_that_drops_its_socket()
+    hub._task.cancel()
+
+
+async def started_hub_that_drops_its_socket() -> fanout.Hub:
+    """A started hub (on the patched layer) whose one socket was asked to reconnect when the
+    layer failed; the caller cancels ``hub._task``."""
     hub = fanout.Hub()
     socket = FakeSocket(1)
     hub.register(socket)
     await hub.start()
-    for _ in range(50):
+    for _ in range(100):
         if socket.dropped:
             break
         await asyncio.sleep(0.01)
     assert socket.dropped
-    hub._task.cancel()
+    return hub
+
+
+class RestartingLayer(InMemoryChannelLayer):
+    """A real in-memory layer whose first receive fails after it forgot every group and
+    channel: what a Redis without persistence does when it restarts."""
+
+    restarted = False
+
+    async def receive(self, channel):
+        if not self.restarted:
+            self.restarted = True
+            await self.flush()
+            raise ConnectionError("redis restarted")
+        return await super().receive(channel)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_hub_rejoins_the_process_group_after_the_layer_restarted(monkeypatch):
+    layer = RestartingLayer()
+    monkeypatch.setattr(fanout, "get_channel_layer", lambda: layer)
+    hub = await started_hub_that_drops_its_socket()
+    socket = FakeSocket(2)
+    hub.register(socket)
+    hub.attach(socket, [7])
+    seq = hub.last_seq + 1
+    try:
+        for _ in range(30):  # until the hub is back in the group (it waits 0.5 s after a failure)
+            await layer.group_send(PROCESS_GROUP, event("message.new", room=7, seq=seq))
+            await asyncio.sleep(0.1)
+            if socket.received:
+                break
+        assert socket.received == [(seq, f"plain-{seq}")]
+    finally:
+        hub._task.cancel()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -195,6 +237,25 @@ async def test_a_quiet_hub_finds_a_lost_last_event(room_and_sockets, monkeypatch
     for ws in sockets:
         assert await bodies(ws, 1) == [("the last word", lost)]
     assert hub.recovered == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_lost_last_event_waits_at_most_one_gap_check_interval(room_and_sockets, monkeypatch):
+    """The watcher checked on fixed ticks and skipped a tick that came less than an interval
+    after an event: an event lost just after one that arrived waited up to two intervals."""
+    monkeypatch.setattr(fanout, "GAP_CHECK_SECONDS", 2.0)
+    ann, _, room, sockets = room_and_sockets
+    hub = await fanout.get_hub()
+    hub._watch_task.cancel()  # restart the check with this interval: its ticks fall at +2 s, +4 s
+    hub._watch_task = asyncio.create_task(hub._watch())
+    await db(services.message_send)(sender=ann, room_id=room.id, body="heard", client_id="heard")
+    for ws in sockets:
+        assert [body for body, _ in await bodies(ws, 1)] == ["heard"]
+    lost_at = asyncio.get_running_loop().time()
+    lost = await db(record_unpublished)(room.id, ann, "the last word")
+    assert await bodies(sockets[0], 1) == [("the last word", lost)]
+    waited = asyncio.get_running_loop().time() - lost_at
+    assert waited < 2.0 + 0.6, waited  # on ticks: ~3.7 s (the +2 s tick skipped, found at +4 s)
 
 
 @pytest.mark.django_db(transaction=True)
