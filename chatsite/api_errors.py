@@ -17,7 +17,8 @@ adds them to every operation where they can occur, derived from how its view is 
   still refused);
 - 403 on unsafe methods of views that accept a session (CSRF), which is also where the domain's
   own ``PermissionDenied`` arises;
-- 404 when the path names something (a room, a user), or the list is paginated (a page past the end).
+- 404 when the path names something (a room, a user), or the list is paginated (a page past the end);
+- 503 everywhere: a service the request needs did not answer (``chatsite.views.server_error``).
 
 Anything else a view answers (429 from a rate limit, 401 from a view that checks credentials
 itself) it declares with ``extend_schema(responses={..., **errors(429)})``; the hook gives every
@@ -186,6 +187,20 @@ RESPONSES: dict[int, tuple[str, dict[str, Any]]] = {
             "content": _json(_ERROR),
         },
     ),
+    503: (
+        "Unavailable",
+        {
+            "description": "A service Parley needs (the database, Redis) did not answer; nothing was "
+            "half-saved, and the request may be sent again.",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+            "content": _json(_ERROR),
+        },
+    ),
 }
 
 
@@ -201,7 +216,7 @@ def _derived_statuses(view: type, method: str, operation: dict[str, Any]) -> set
         getattr(paginator, "page_query_param", None),
         getattr(paginator, "page_size_query_param", None),
     }
-    statuses = set()
+    statuses = {503}  # every operation needs the database or Redis (chatsite.views.server_error)
     if "requestBody" in operation or any(
         p["in"] == "query" and p["name"] not in page_params for p in parameters
     ):

@@ -1,9 +1,10 @@
 """The site's own pages that belong to no app: the API's front door, its Redoc bundle, the health
-checks and the last-resort 404."""
+checks, the last-resort 404 and the error page of an unhandled exception."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import NoReturn
@@ -11,8 +12,9 @@ from typing import NoReturn
 import drf_spectacular_sidecar
 import redis
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_safe
 from drf_spectacular.utils import extend_schema
@@ -40,6 +42,48 @@ def api_root(request: HttpRequest) -> JsonResponse:
             "schema": request.build_absolute_uri("/api/schema/"),
         }
     )
+
+
+# A service the request needed did not answer (Redis restarting, the database failing over, the
+# database pool exhausted): the request may simply be tried again, so it gets a 503, not a 500.
+SERVICE_DOWN = (redis.ConnectionError, redis.TimeoutError, OperationalError, InterfaceError)
+RETRY_AFTER_S = 2
+_LAST_RESORT = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Parley</title></head>'
+    '<body><main><h1>{title}</h1><p>{explanation}</p><p><a href="/">Go to your rooms</a></p></main></body></html>'
+)
+_ERRORS = {
+    500: ("server_error", "Something went wrong",
+          "The server could not answer this request. It has been logged; try again in a moment."),
+    503: ("unavailable", "Parley is briefly unavailable",
+          "A service Parley needs did not answer. Try again in a moment: nothing you sent was half-saved."),
+}  # fmt: skip
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the answer to an exception no view or middleware handled. Django calls it
+    inside its ``except``, so the exception is at hand: a service that did not answer gets 503 and
+    ``Retry-After``. The API answers JSON in its error shape; pages get the site's error page.
+
+    It never raises: an exception escaping here would escape the ASGI application, skipping the
+    end of the request that hands its database connection back to the pool (a Redis restart
+    once exhausted the pool that way, the 500 page failing for want of its static manifest)."""
+    status = 503 if isinstance(sys.exception(), SERVICE_DOWN) else 500
+    code, title, explanation = _ERRORS[status]
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": explanation, "code": code}, status=status)
+    else:
+        try:  # no request: the context processors might touch what just failed
+            page = loader.get_template("_error_page.html").render(
+                {"title": title, "explanation": explanation}
+            )
+        except Exception:
+            logger.exception("the %d page could not be rendered; answering the plain one", status)
+            page = _LAST_RESORT.format(title=title, explanation=explanation)
+        response = HttpResponse(page, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def page_not_found(request: HttpRequest) -> NoReturn:

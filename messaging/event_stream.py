@@ -273,7 +273,7 @@ def document_event_stream(
                 },
                 **{
                     str(s): {"$ref": f"#/components/responses/{RESPONSES[s][0]}"}
-                    for s in (400, 401, 404, 429)
+                    for s in (400, 401, 404, 429, 503)
                 },
             },
         }

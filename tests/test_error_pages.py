@@ -1,10 +1,16 @@
 """Error pages in the site's look, also in DEBUG; /api/ points at the API's documentation."""
 
+import json
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
-from django.views.defaults import permission_denied, server_error
+from django.views.defaults import permission_denied
+from rest_framework.test import APIClient
+
+from chatsite.views import RETRY_AFTER_S, server_error
+from conftest import PASSWORD, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +45,67 @@ def test_the_404_page_is_the_same_for_anonymous_visitors():
     assert b"Page not found" in response.content
 
 
+def _unhandled(path: str):
+    """The error page of an exception nothing handled, as Django asks for it: inside the except."""
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        return server_error(RequestFactory().get(path))
+
+
 def test_the_500_page_renders_without_a_request_context():
-    response = server_error(RequestFactory().get("/"))
+    response = _unhandled("/")
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
     assert b"parley.css" in response.content  # the site's look
+
+
+def test_the_500_page_still_answers_when_its_own_template_fails(tmp_path):
+    """E.g. a deployment without collectstatic: {% static %} raises for want of the manifest.
+    The plain page answers instead of an exception escaping the ASGI application."""
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages, STATIC_ROOT=tmp_path):
+        response = _unhandled("/")
+    assert response.status_code == 500
+    assert b"<h1>Something went wrong</h1>" in response.content
+    assert b"parley.css" not in response.content
+
+
+def test_an_unhandled_api_error_answers_json():
+    response = _unhandled("/api/rooms/")
+    assert response.status_code == 500
+    assert json.loads(response.content)["code"] == "server_error"
+
+
+@pytest.fixture
+def redis_down():
+    """The shared cache on a Redis that refuses connections (a port nothing listens on): the
+    real client, failing for real, as while Redis restarts."""
+    location = f"redis://127.0.0.1:{free_port()}/0"
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                               "LOCATION": location}}):  # fmt: skip
+        yield
+
+
+def test_a_service_that_does_not_answer_gets_503_and_retry_after_on_the_api(make_user, redis_down):
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(make_user())
+    response = client.post("/api/auth/ws-ticket/")  # its rate limit lives in the shared cache
+    assert response.status_code == 503
+    assert response.json()["code"] == "unavailable"
+    assert response["Retry-After"] == str(RETRY_AFTER_S)
+
+
+def test_a_service_that_does_not_answer_gets_the_503_page(make_user, redis_down):
+    make_user("ann")
+    client = Client(raise_request_exception=False)
+    response = client.post("/login/", {"username": "ann", "password": PASSWORD})  # throttled in the cache
+    assert response.status_code == 503
+    assert b"briefly unavailable" in response.content
+    assert response["Retry-After"] == str(RETRY_AFTER_S)
 
 
 def test_the_403_page():
