@@ -87,7 +87,9 @@ def add_domain_error(form: forms.Form, exc: DomainError, renamed: dict[str, str]
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
     fields = ("display_name", "email", "time_zone", "clock", "send_read_receipts", "appear_offline")
-    form = ProfileForm(request.POST or None, initial={f: getattr(user, f) for f in fields})
+    form = ProfileForm(
+        request.POST if request.method == "POST" else None, initial={f: getattr(user, f) for f in fields}
+    )
     saved = False
     if request.method == "POST" and form.is_valid():
         try:
@@ -108,7 +110,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     """Change the password; this session stays logged in, every other one (and every refresh
     token and open socket) is signed out."""
-    form = PasswordChangeForm(request.POST or None)
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.user_password_change(

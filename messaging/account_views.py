@@ -20,7 +20,7 @@ from messaging import accounts
 def account_delete(request: HttpRequest) -> HttpResponse:
     """Delete the account, confirmed with the password; this browser is logged out with it.
     (Here, at the top: leaving every room and the reactions it left are part of it.)"""
-    form = PasswordConfirmForm(request.POST or None)
+    form = PasswordConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             accounts.account_delete(user=request.user, password=form.cleaned_data["password"])

@@ -21,7 +21,7 @@ from rooms import services
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
-    form = RegisterForm(request.POST or None)
+    form = RegisterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         try:
             throttling.registration_take(ip=throttling.client_ip(request))

@@ -167,17 +167,23 @@ def _send(client: APIClient, url: str, method: str, encoding: str, body: object)
     return call(url, {**form, **uploads}, format="multipart")
 
 
-def test_generated_bodies_for_every_write_operation(make_user, settings, tmp_path, caplog):
+def requester_world(make_user, settings, tmp_path, kind: str) -> tuple[object, dict[str, int]]:
+    """The requester ("me"), owner of a ``kind`` room with Bob and a message of hers, files on
+    disk and no send limit in the way; returns her and the ids the URL patterns name."""
     settings.SEND_RATE_LIMIT = 100_000
     settings.MEDIA_ROOT = tmp_path
     settings.STORAGES = settings.STORAGES | {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     }
     me, bob = make_user("me"), make_user("bob")
-    room = rooms.room_create(creator=me, name="Home", kind="private")
+    room = rooms.room_create(creator=me, name="Home", kind=kind)
     rooms.member_add(actor=me, room_id=room.id, username="bob")
     mine = services.message_send(sender=me, room_id=room.id, body="mine").message
-    ids = {"room_id": room.id, "message_id": mine.id, "user_id": bob.id}
+    return me, {"room_id": room.id, "message_id": mine.id, "user_id": bob.id}
+
+
+def test_generated_bodies_for_every_write_operation(make_user, settings, tmp_path, caplog):
+    me, ids = requester_world(make_user, settings, tmp_path, "private")
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(me)
 

@@ -57,6 +57,26 @@ def test_register_shows_errors_and_creates_nothing(browser, make_user, data, mes
     assert User.objects.count() == 1
 
 
+def test_an_empty_registration_post_shows_what_is_required():
+    """Regression: an empty form post (no field at all) left the form unbound (``request.POST or
+    None``) and the view read its cleaned_data: a 500 (found by tests/test_malformed_forms.py)."""
+    response = Client().post("/register/", {})  # no CSRF token either: nothing at all
+    assert response.status_code == 400
+    assert b"required" in response.content
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/account/password/", "/account/delete/"])
+def test_an_empty_post_to_an_account_form_shows_its_errors(make_user, path):
+    """The same unbound form there answered 200 and showed nothing: the post did nothing silently."""
+    client = Client()
+    client.force_login(make_user("ann"))
+    response = client.post(path, {})
+    assert response.status_code == 400
+    assert b"required" in response.content
+    assert User.objects.filter(username="ann").exists()
+
+
 def test_login_and_logout(browser, make_user):
     make_user("erin")
     response = csrf_post(browser, "/login/", {"username": "Erin", "password": PASSWORD})
