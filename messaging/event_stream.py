@@ -5,8 +5,10 @@ For browsers behind networks that break WebSockets. It is one more subscriber of
 hub (``messaging.subscriber``), so it carries the very frames a ``/ws/`` socket gets, each as
 one ``data:`` line, stored events with ``id: <seq>``: the browser sends the last one back as
 ``Last-Event-ID`` when it reconnects, and the stream replays from there (as ``?since=`` does).
-Clients send over REST. A comment line every ``SSE_HEARTBEAT_SECONDS`` keeps idle streams open
-through proxies. A plain ASGI app rather than Channels' ``AsyncHttpConsumer``: that consumer
+Clients send over REST. A ``heartbeat`` event every ``SSE_HEARTBEAT_SECONDS`` keeps idle streams
+open through proxies, and lets the page tell a stalled stream (a connection that silently stopped
+carrying anything) from a quiet one: an event, not a comment, since ``EventSource`` hides
+comments. A plain ASGI app rather than Channels' ``AsyncHttpConsumer``: that consumer
 reads nothing from the client while its handler runs, so it could not notice a client that
 left; this one listens for ``http.disconnect`` the whole time.
 """
@@ -33,6 +35,8 @@ from messaging.subscriber import HubSubscriber
 from rooms.selectors import membership_get
 
 logger = logging.getLogger(__name__)
+# Named, with data: EventSource dispatches neither comments nor events with empty data.
+HEARTBEAT = b"event: heartbeat\ndata: {}\n\n"
 
 EVENT_STREAM_PATH = "/events/stream/"
 CLOSE_TRY_AGAIN = 1013  # the WebSocket's close codes, sent as a final "close" event
@@ -157,7 +161,7 @@ class EventStream(HubSubscriber):
                 await asyncio.wait_for(self.ended.wait(), timeout=wait)
             except TimeoutError:
                 if until is None or loop.time() < until:
-                    await self.write(b": heartbeat\n\n")
+                    await self.write(HEARTBEAT)
 
     async def cursor_asked(self) -> int | None:
         """The browser's ``Last-Event-ID`` (the newest ``id`` it got, when it reconnects by
@@ -220,7 +224,11 @@ SSE_EVENT_SCHEMA = {
     "type": "object",
     "properties": {
         "data": {"type": "string", "description": "One frame of the WebSocket protocol (JSON)."},
-        "event": {"type": "string", "enum": ["message", "close"], "description": "`close`: the last one."},
+        "event": {
+            "type": "string",
+            "enum": ["message", "heartbeat", "close"],
+            "description": "`heartbeat`: data `{}`, when nothing else was sent for a while; `close`: the last one.",
+        },
         "id": {"type": "string", "description": "The stored event's seq."},
         "retry": {"type": "integer"},
     },
@@ -242,8 +250,8 @@ def document_event_stream(
             "description": (
                 "The frames of `/ws/` (docs/websocket.md), each as one `data:` line; stored events "
                 "carry `id: <seq>`. Starts with `hello`, then the events after `since` (or the "
-                "`Last-Event-ID` header, which wins), then live events. A comment line every "
-                "`SSE_HEARTBEAT_SECONDS`; an `event: close` with the WebSocket's close code ends "
+                "`Last-Event-ID` header, which wins), then live events. An `event: heartbeat` "
+                "every `SSE_HEARTBEAT_SECONDS`; an `event: close` with the WebSocket's close code ends "
                 "it (1013: reconnect with `Last-Event-ID`; 4403: do not). Send over REST."
             ),
             "parameters": [

@@ -25,5 +25,6 @@ def event_kinds(request: HttpRequest) -> dict[str, object]:
         "ws_pong_ms": settings.WS_PONG_TIMEOUT_MS,
         "ws_fallback_after": settings.WS_FALLBACK_AFTER,
         "ws_retry_ms": settings.WS_RETRY_MS,
+        "sse_heartbeat_ms": round(settings.SSE_HEARTBEAT_SECONDS * 1000),
         "presence_away_seconds": settings.PRESENCE_AWAY_SECONDS,
     }

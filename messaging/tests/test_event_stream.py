@@ -196,7 +196,7 @@ async def test_heartbeats_keep_an_idle_stream_alive(two):
         stream = await open_stream(ben)
         await stream.event()  # hello
         beats = [await stream.raw_event() for _ in range(3)]
-        assert beats == [": heartbeat"] * 3
+        assert beats == ["event: heartbeat\ndata: {}"] * 3
         await stream.close()
 
 

@@ -36,6 +36,9 @@
   // event stream; try a WebSocket again after RETRY_MS (doubling), and switch back when one opens.
   var FALLBACK_AFTER = Number(app.dataset.wsFallbackAfter) || 3;
   var RETRY_MS = Number(app.dataset.wsRetryMs) || 30000;
+  // The event stream sends a heartbeat event this often: a stream silent for 2.5 of them has
+  // stalled (a connection that stopped carrying without closing) and is replaced.
+  var STREAM_HEARTBEAT_MS = Number(app.dataset.sseHeartbeatMs) || 30000;
   var transport = "websocket"; // or "events": the event stream in, REST out
   var stream = null; // the EventSource, on the event stream
   var failedOpens = 0;
@@ -360,6 +363,16 @@
     var url = "/events/stream/?html=1&since=" + lastSeq + (roomId !== null ? "&room=" + roomId : "");
     var current = new EventSource(url);
     stream = current;
+    var heard = Date.now();
+    ["open", "message", "heartbeat"].forEach(function (name) {
+      current.addEventListener(name, function () {
+        heard = Date.now();
+      });
+    });
+    var watch = setInterval(function () {
+      if (current !== stream) clearInterval(watch);
+      else if (Date.now() - heard > STREAM_HEARTBEAT_MS * 2.5) streamLost(0);
+    }, STREAM_HEARTBEAT_MS / 2);
     current.addEventListener("message", function (event) {
       if (current === stream) handleText(event.data);
     });
