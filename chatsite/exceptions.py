@@ -7,6 +7,15 @@ answers with. Services never raise HTTP errors themselves.
 
 from __future__ import annotations
 
+import redis
+from django.db import InterfaceError, OperationalError
+
+# A service the request needed did not answer (Redis restarting, the database failing over, the
+# database pool exhausted): what was asked may simply be asked again, so the answer is 503 over
+# HTTP (chatsite.views.server_error) and ``unavailable`` on a socket, not a server error.
+SERVICE_DOWN = (redis.ConnectionError, redis.TimeoutError, OperationalError, InterfaceError)
+UNAVAILABLE_DETAIL = "A service Parley needs did not answer. Try again in a moment: nothing was half-saved."
+
 
 class DomainError(Exception):
     code = "invalid"

@@ -12,7 +12,7 @@ from typing import NoReturn
 import drf_spectacular_sidecar
 import redis
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import cache_control, never_cache
@@ -22,6 +22,7 @@ from drf_spectacular.views import SpectacularRedocView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from chatsite.exceptions import SERVICE_DOWN, UNAVAILABLE_DETAIL
 from chatsite.middleware import content_security_policy
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,6 @@ def api_root(request: HttpRequest) -> JsonResponse:
     )
 
 
-# A service the request needed did not answer (Redis restarting, the database failing over, the
-# database pool exhausted): the request may simply be tried again, so it gets a 503, not a 500.
-SERVICE_DOWN = (redis.ConnectionError, redis.TimeoutError, OperationalError, InterfaceError)
 RETRY_AFTER_S = 2
 _LAST_RESORT = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · Parley</title></head>'
@@ -55,8 +53,7 @@ _LAST_RESORT = (
 _ERRORS = {
     500: ("server_error", "Something went wrong",
           "The server could not answer this request. It has been logged; try again in a moment."),
-    503: ("unavailable", "Parley is briefly unavailable",
-          "A service Parley needs did not answer. Try again in a moment: nothing you sent was half-saved."),
+    503: ("unavailable", "Parley is briefly unavailable", UNAVAILABLE_DETAIL),
 }  # fmt: skip
 
 

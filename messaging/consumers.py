@@ -17,7 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.services import user_touch_last_seen
 from accounts.ws_auth import query_param
-from chatsite.exceptions import DomainError
+from chatsite.exceptions import SERVICE_DOWN, UNAVAILABLE_DETAIL, DomainError
 from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime.fanout import HubUnavailable
 from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
@@ -127,6 +127,11 @@ class ChatConsumer(HubSubscriber, AsyncWebsocketConsumer):
             await handler(self, frame)
         except (FrameError, DomainError) as exc:
             await self.send_error(exc.code, exc.detail, **echo)
+        except SERVICE_DOWN:
+            logger.warning(
+                "a frame from user %s met a service that did not answer", self.user_id, exc_info=True
+            )
+            await self.send_error("unavailable", UNAVAILABLE_DETAIL, **echo)
         except Exception:
             logger.exception("a frame from user %s failed", self.user_id)
             await self.send_error("internal_error", "The server could not handle this frame.", **echo)

@@ -24,7 +24,7 @@ from chatsite.realtime import broadcasts
 from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import get_hub
 from chatsite.realtime.models import Event
-from conftest import elements
+from conftest import elements, free_port
 from messaging import changes, selectors, services
 from messaging.consumers import ChatConsumer
 from messaging.models import Message
@@ -202,6 +202,26 @@ async def test_rate_limit_is_an_error_frame(pair):
     assert (error["type"], error["code"], error["client_id"]) == ("error", "rate_limited", "r2")
     await assert_still_open(ws_ann)
     assert await db(Message.objects.count)() == 2
+
+
+async def test_a_send_that_meets_redis_down_is_an_unavailable_error_frame(pair):
+    """The send budget lives in the shared cache: with it on a Redis that refuses connections
+    (a port nothing listens on: the real client failing for real) the send is refused with a
+    code the client can act on, nothing is stored, the socket stays open, and the same
+    client_id goes through once Redis answers again."""
+    _, _, room, ws_ann, _ = pair
+    send = {"type": "message.send", "room": room.id, "body": "x", "client_id": "c1"}
+    down = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                        "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}  # fmt: skip
+    with override_settings(CACHES=down):
+        await ws_ann.send_json_to(send)
+        error = await ws_ann.receive_json_from(timeout=10)
+        assert (error["type"], error["code"], error["client_id"]) == ("error", "unavailable", "c1")
+        assert await db(Message.objects.count)() == 0
+    await assert_still_open(ws_ann)
+    await ws_ann.send_json_to(send)
+    ack, _ = sorted(await frames(ws_ann, 2), key=lambda f: f["type"])
+    assert (ack["type"], ack["client_id"]) == ("message.ack", "c1")
 
 
 async def test_resending_a_client_id_is_acknowledged_not_duplicated(pair):
