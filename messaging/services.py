@@ -341,12 +341,12 @@ def _messages_insert(*, fresh: list[_Fresh]) -> dict[int, SendResult | DomainErr
         message_event(kinds.MESSAGE_UPDATED, message)
         for message in Message.objects.select_related("sender").filter(pk__in=replied).order_by("pk")
     ]
-    events = events_record_many(new_events + updated)
     newest: dict[int, int] = {}
     for m in messages:
         newest[m.room_id] = max(newest.get(m.room_id, 0), m.id)
     for room_id, last_id in sorted(newest.items()):
         Room.objects.filter(pk=room_id).update(last_activity_at=now, last_message_id=last_id)
+    events = events_record_many(new_events + updated)  # last: it takes the publication lock
     for (index, message), event in zip(rows, events[: len(rows)], strict=True):
         out[index] = SendResult(message=message, created=True, seq=event.seq)
     return out

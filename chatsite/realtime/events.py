@@ -10,7 +10,14 @@ session-level advisory lock (shared by all server processes); on SQLite, the emb
 single-process default, a process-local lock.
 
 The critical section is short (a few inserts, a commit, one channel-layer send), and it is held
-only by writers of events, never by readers or by delivery.
+only by writers of events, never by readers or by delivery. It is taken late: a service runs
+in its transaction without it (its reads, row locks and writes, in parallel with every other
+writer) and takes it when it records its first event (``publication_lock_take``); it is let go
+when the service's transaction has committed and its broadcasts are handed over. Taken at the
+start, it made every writer's whole transaction cluster-wide serial: a reaction's or an edit's
+queries held up every send. Once held, a service only inserts events and commits: one that
+must still lock or update rows that another writer may hold (and that writer wait for this
+lock) takes it first, so the two cannot deadlock (``publication_lock_take`` at its start).
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from asgiref.local import Local
 from django.db import DatabaseError, connection, transaction
 
 from chatsite.realtime import broadcasts, kinds
@@ -32,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 PUBLICATION_LOCK_KEY = 0x5041524C  # "PARL"
 _process_lock = threading.RLock()
+# Per thread, like Django's connections: how deep in event writers, and the lock once taken.
+_writer = Local()
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,12 +67,40 @@ def publication_order() -> Iterator[None]:
             connection.close()
 
 
+@contextmanager
+def _writer_scope() -> Iterator[None]:
+    """One event writer's span: the lock its events take is released when the outermost scope
+    ends, after its transaction (inside this scope) has committed and broadcast."""
+    depth = getattr(_writer, "depth", 0)
+    _writer.depth = depth + 1
+    try:
+        yield
+    finally:
+        _writer.depth = depth
+        held: AbstractContextManager[None] | None = getattr(_writer, "held", None)
+        if depth == 0 and held is not None:
+            _writer.held = None
+            held.__exit__(None, None, None)
+
+
+def publication_lock_take() -> None:
+    """Hold the publication lock until the running event writer ends (at once if held). Recording
+    an event takes it; a service that locks rows after its first event takes it first."""
+    if not getattr(_writer, "depth", 0):
+        raise RuntimeError("events are recorded inside an event_writer")
+    if getattr(_writer, "held", None) is None:
+        held = publication_order()
+        held.__enter__()
+        _writer.held = held
+
+
 def event_writer(func: Callable[P, R]) -> Callable[P, R]:
-    """Run a service that records events atomically and in publication order."""
+    """Run a service that records events atomically and in publication order (the lock is
+    taken by its first event: see the module's docstring)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with publication_order(), transaction.atomic():
+        with _writer_scope(), transaction.atomic():
             return func(*args, **kwargs)
 
     return wrapper
@@ -95,6 +133,7 @@ def event_record(
 ) -> Event:
     """Insert an event and schedule its broadcast for after commit. Call inside an event_writer."""
     event = event_new(kind, room_id=room_id, payload=payload, subject_id=subject_id, object_id=object_id)
+    publication_lock_take()
     event.save(force_insert=True)
     transaction.on_commit(functools.partial(broadcasts.event_published, event), robust=True)
     return event
@@ -103,6 +142,7 @@ def event_record(
 def events_record_many(events: list[Event]) -> list[Event]:
     """Insert several events (from ``event_new``) in one statement and schedule *one* broadcast
     of all of them, in seq order, for after commit. Call inside an event_writer."""
+    publication_lock_take()
     events = Event.objects.bulk_create(events)
     transaction.on_commit(functools.partial(broadcasts.events_published, events), robust=True)
     return events
