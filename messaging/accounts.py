@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from accounts.models import User
 from chatsite.realtime import kinds
-from chatsite.realtime.events import event_writer, events_record_many, publication_lock_take
+from chatsite.realtime.events import event_writer, events_record_many
 from chatsite.realtime.redaction import forget_person
 from messaging.models import Message, Reaction
 from messaging.services import message_event
@@ -25,9 +25,12 @@ def account_delete(*, user: User, password: str) -> None:
     """Delete ``user``'s account, confirmed with their password (WrongPassword otherwise; then
     nothing changes): ``rooms.services.account_delete``, then the reaction summaries that named
     them are rewritten without them, each recording ``message.updated``."""
-    publication_lock_take()  # it locks messages after its rooms' events: see chatsite.realtime.events
     user_id = user.pk
     reacted = set(Reaction.objects.filter(user_id=user_id).values_list("message_id", flat=True))
+    # Their rows locked before the first event takes the publication lock (see
+    # chatsite.realtime.events); read again below, after the rooms' part has changed them.
+    reacted_rows = Message.objects.filter(pk__in=reacted, deleted_at__isnull=True).order_by("pk")
+    list(reacted_rows.select_for_update(of=("self",)).values_list("pk", flat=True))
     rooms.account_delete(user=user, password=password)
     messages = list(
         Message.objects.select_related("sender")

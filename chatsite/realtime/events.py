@@ -15,9 +15,14 @@ in its transaction without it (its reads, row locks and writes, in parallel with
 writer) and takes it when it records its first event (``publication_lock_take``); it is let go
 when the service's transaction has committed and its broadcasts are handed over. Taken at the
 start, it made every writer's whole transaction cluster-wide serial: a reaction's or an edit's
-queries held up every send. Once held, a service only inserts events and commits: one that
-must still lock or update rows that another writer may hold (and that writer wait for this
-lock) takes it first, so the two cannot deadlock (``publication_lock_take`` at its start).
+queries held up every send. The rule that keeps this free of deadlocks: once it holds the lock,
+a writer only inserts events and commits. A writer that waited for a row lock while holding it
+could wait for another writer that holds that row and waits for the lock (PostgreSQL would detect
+the cycle and abort one of them with an error), so a service locks and updates its rows before
+its first event (the send batch updates its rooms before recording; account deletion locks the
+messages it rewrites first). Account deletion cannot keep the rule throughout (it leaves room
+after room, an ownership may pass on): a write to the same memberships at the same moment ends
+one of the two with an error, not a hang.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def _writer_scope() -> Iterator[None]:
 
 def publication_lock_take() -> None:
     """Hold the publication lock until the running event writer ends (at once if held). Recording
-    an event takes it; a service that locks rows after its first event takes it first."""
+    an event takes it."""
     if not getattr(_writer, "depth", 0):
         raise RuntimeError("events are recorded inside an event_writer")
     if getattr(_writer, "held", None) is None:
