@@ -20,17 +20,17 @@ from accounts.ws_auth import query_param
 from chatsite.exceptions import SERVICE_DOWN, UNAVAILABLE_DETAIL, DomainError
 from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime.fanout import HubUnavailable
-from chatsite.validation import InvalidNumber, find_unencodable, is_encodable, parse_optional_id
+from chatsite.validation import find_unencodable, is_encodable
 from messaging import changes, reads, receipts, services
 from messaging.batching import get_batcher, get_read_batcher
 from messaging.serialization import message_payload
 from messaging.subscriber import HubSubscriber
+from messaging.typists import TYPING_MIN_INTERVAL  # the same bound as typing over REST
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 64 * 1024
 PING_REF_MAX = 2**53  # what a JavaScript client can hold exactly
-TYPING_MIN_INTERVAL = 2.0  # seconds between two typing events a socket may cause in one room
 # "Try again later": clients reconnect (with backoff) and catch up with ?since=.
 CLOSE_TRY_AGAIN = 1013
 CLOSE_ACCOUNT_CLOSED = 4403  # the account was deactivated: do not reconnect
@@ -61,14 +61,8 @@ class ChatConsumer(HubSubscriber, AsyncWebsocketConsumer):
         self.typing_sent: dict[int, float] = {}
         self.read_known: dict[int, int] = {}  # room -> the read pointer as of this socket's last read
         self.delivered_known: dict[int, int] = {}  # room -> what this socket last acknowledged
-        since_raw = query_param(self.scope, "since")
-
         await self.accept()
-        since: int | None = None
-        try:
-            since = parse_optional_id(since_raw, label="since")
-        except InvalidNumber:
-            await self.send_error("invalid_since", "since must be a non-negative integer sequence number.")
+        since = await self.since_asked(query_param(self.scope, "since"))
         try:
             await self.subscribe(user, since=since)
         except HubUnavailable:

@@ -28,7 +28,6 @@ from accounts.services import user_touch_last_seen
 from accounts.ws_auth import query_param
 from chatsite.api_errors import RESPONSES
 from chatsite.exceptions import DomainError
-from chatsite.realtime import broadcasts
 from chatsite.realtime.fanout import HubUnavailable
 from chatsite.validation import InvalidNumber, parse_optional_id
 from messaging.subscriber import HubSubscriber
@@ -168,17 +167,7 @@ class EventStream(HubSubscriber):
         itself) wins over ``?since=`` (still the one of the first request)."""
         header = next((v for k, v in self.scope.get("headers", []) if k == b"last-event-id"), None)
         raw = header.decode("latin1") if header is not None else query_param(self.scope, "since")
-        try:
-            return parse_optional_id(raw or None, label="since")
-        except InvalidNumber:
-            error = {
-                "type": "error",
-                "code": "invalid_since",
-                "detail": "since must be a non-negative integer sequence number.",
-                "client_id": None,
-            }
-            await self.push(None, broadcasts.encode(error))
-            return None
+        return await self.since_asked(raw)
 
     async def wait_for_disconnect(self) -> None:
         while (await self.receive())["type"] != "http.disconnect":

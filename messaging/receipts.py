@@ -19,7 +19,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.db.models.functions import Greatest
 
 from accounts.models import User
 from accounts.serialization import user_brief
@@ -147,11 +146,6 @@ def delivered_on_connect(*, user: User, room_ids: set[int]) -> int:
                 )
             )
     return moved
-
-
-def delivered_through(message_id: int) -> Greatest:
-    """The delivered pointer's new value when reading up to ``message_id`` (reading is delivery)."""
-    return Greatest("last_delivered_message_id", message_id)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from accounts.serialization import user_brief
 from chatsite.realtime import broadcasts, kinds
 from chatsite.realtime import selectors as event_selectors
 from chatsite.realtime.fanout import Hub, get_hub
+from chatsite.validation import InvalidNumber, parse_optional_id
 from messaging import receipts, selectors
 from rooms.selectors import small_rooms
 
@@ -45,6 +46,21 @@ class HubSubscriber:
     async def push(self, seq: int | None, text: str) -> None:
         """Write one encoded frame to the client (``seq``: the stored event's, else None)."""
         raise NotImplementedError
+
+    async def since_asked(self, raw: str | None) -> int | None:
+        """The client's cursor (None: none); one that is not a seq gets an ``invalid_since``
+        error frame, and the subscription starts as without one."""
+        try:
+            return parse_optional_id(raw, label="since")
+        except InvalidNumber:
+            error = {
+                "type": "error",
+                "code": "invalid_since",
+                "detail": "since must be a non-negative integer sequence number.",
+                "client_id": None,
+            }
+            await self.push(None, broadcasts.encode(error))
+            return None
 
     async def subscribe(self, user: Any, *, since: int | None) -> None:
         """Join the hub, send ``hello`` and the replay after ``since``, then go live.

@@ -14,7 +14,7 @@ from accounts.serialization import user_brief
 from chatsite.realtime import broadcasts, kinds
 from rooms.selectors import membership_get
 
-TYPING_MIN_INTERVAL = 2  # seconds between two typing events one user may cause in one room
+TYPING_MIN_INTERVAL = 2  # seconds between two typing events one socket (REST: one user) may cause in a room
 
 
 def typing_announce(*, user: User, room_id: int, typing: bool) -> bool:
